@@ -1,0 +1,38 @@
+import NIOCore
+import NIOHTTP1
+
+/// One Azure Storage REST call, before signing: the operation name (for logs and metrics), the
+/// path below the service endpoint, decoded query values, headers and an optional body.
+///
+/// Bodies are in-memory buffers so every retry can resend them; large uploads are split into
+/// blocks by `BlobClient.upload(…)` and each block is one request.
+public struct StorageRequest: Sendable {
+    /// The operation, e.g. `PutBlob` (a label, not sent).
+    public var operation: String
+    /// The HTTP method.
+    public var method: HTTPMethod
+    /// The path below the endpoint, already percent-encoded, starting with `/` (or empty).
+    public var encodedPath: String
+    /// Query parameters with decoded values.
+    public var query: [(name: String, value: String)]
+    /// Headers to send (StorageKit adds `x-ms-version`, `x-ms-date`, `Authorization`, `Content-Length`).
+    public var headers: HTTPHeaders
+    /// The body, if any.
+    public var body: ByteBuffer?
+    /// Statuses that count as success; anything else is an error.
+    public var expectedStatus: Set<Int>
+
+    /// Creates a request.
+    public init(
+        operation: String, method: HTTPMethod, encodedPath: String, query: [(name: String, value: String)] = [],
+        headers: HTTPHeaders = [:], body: ByteBuffer? = nil, expectedStatus: Set<Int> = [200, 201, 202, 204, 206]
+    ) {
+        self.operation = operation
+        self.method = method
+        self.encodedPath = encodedPath
+        self.query = query
+        self.headers = headers
+        self.body = body
+        self.expectedStatus = expectedStatus
+    }
+}

@@ -1,0 +1,18 @@
+import AsyncHTTPClient
+import Logging
+import NIOCore
+
+/// The one seam between StorageKit and the network: send a request, get the response head and a
+/// streamed body. AsyncHTTPClient is the default (see the README's design notes for why).
+public protocol StorageTransport: Sendable {
+    /// Sends `request`; the response must start within `timeout`.
+    func execute(_ request: HTTPClientRequest, timeout: TimeAmount, logger: Logger) async throws -> HTTPClientResponse
+}
+
+extension HTTPClient: StorageTransport {
+    public func execute(_ request: HTTPClientRequest, timeout: TimeAmount, logger: Logger) async throws
+        -> HTTPClientResponse
+    {
+        try await self.execute(request, timeout: timeout, logger: logger)
+    }
+}
