@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "QueueKit", targets: ["QueueKit"]),
         .library(name: "DevStorageKit", targets: ["DevStorageKit"]),
         .executable(name: "devstorage", targets: ["DevStorage"]),
+        .executable(name: "storagetool", targets: ["StorageTool"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -81,12 +82,17 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .executableTarget(
-            name: "StorageBench",
+            name: "StorageTool",
             dependencies: [
+                "QueueKit",
                 "StorageKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "_NIOFileSystem", package: "swift-nio"),
             ],
-            path: "bench/StorageBench",
             swiftSettings: swiftSettings
         ),
         // MARK: Tests
