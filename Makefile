@@ -1,0 +1,70 @@
+# MediaPipeline — the two commands are `make run` and `make test`.
+# Both install what they need (Debian packages via apt, Python tools into .venv) when missing.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+SWIFT        ?= swift
+PYTHON       ?= python3
+VENV         := .venv
+PY           := $(VENV)/bin/python
+CONFIG       ?= debug
+BIN          := .build/$(CONFIG)
+# Debian packages the build, the tests and the benchmarks use.
+APT_PACKAGES := curl ca-certificates procps time psmisc libxml2 python3-venv
+
+.PHONY: help run test deps venv build build-release test-swift test-interop bench-storage clean-data
+
+help:
+	@echo "make run    — install, build, start devstorage (+ daemons) and print what to do next"
+	@echo "make test   — install, build, run every test (Swift Testing + Azure SDK interop)"
+	@echo "make bench-storage — StorageKit staged upload vs curl straight to devstorage (1 GiB)"
+
+# ---- installation ---------------------------------------------------------------------------
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+$(VENV)/.installed: Tests/interop/requirements.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r Tests/interop/requirements.txt
+	@touch $@
+
+venv: deps $(VENV)/.installed
+
+# ---- build ----------------------------------------------------------------------------------
+build: deps
+	$(SWIFT) build -c $(CONFIG) --build-tests
+
+build-release: deps
+	$(SWIFT) build -c release
+
+# ---- run ------------------------------------------------------------------------------------
+run: deps
+	$(SWIFT) build -c $(CONFIG) --product devstorage
+	$(SWIFT) build -c $(CONFIG) --product storagetool
+	@BIN=$(BIN) bash scripts/run-local.sh
+
+# ---- test -----------------------------------------------------------------------------------
+test: build venv
+	$(MAKE) --no-print-directory test-swift
+	$(MAKE) --no-print-directory test-interop
+
+test-swift:
+	$(SWIFT) test -c $(CONFIG) --skip-build
+
+test-interop:
+	DEVSTORAGE_BIN=$(BIN)/devstorage STORAGE_TOOL_BIN=$(BIN)/storagetool $(VENV)/bin/pytest -q Tests/interop
+
+# ---- benchmarks -----------------------------------------------------------------------------
+bench-storage: deps
+	$(SWIFT) build -c release --product devstorage
+	$(SWIFT) build -c release --product storagetool
+	BIN=.build/release bash bench/storage.sh
+
+clean-data:
+	rm -rf .devstorage
