@@ -13,6 +13,7 @@ extension HTTPClient: StorageTransport {
     public func execute(_ request: HTTPClientRequest, timeout: TimeAmount, logger: Logger) async throws
         -> HTTPClientResponse
     {
-        try await self.execute(request, timeout: timeout, logger: logger)
+        // The deadline form: calling `execute(_:timeout:logger:)` here would recurse into this method.
+        try await self.execute(request, deadline: .now() + timeout, logger: Optional(logger))
     }
 }
