@@ -104,16 +104,15 @@ let package = Package(
             dependencies: [
                 "DevStorageKit",
                 "StorageKit",
-                .product(name: "Configuration", package: "swift-configuration"),
-                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Tests/TestSupport",
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "StorageKitTests",
-            dependencies: ["StorageKit", "TestSupport"],
+            dependencies: ["DevStorageKit", "StorageKit", "TestSupport"],
             resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),
@@ -126,7 +125,9 @@ let package = Package(
             name: "DevStorageKitTests",
             dependencies: [
                 "DevStorageKit", "StorageKit", "TestSupport",
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

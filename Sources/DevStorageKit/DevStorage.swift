@@ -89,18 +89,19 @@ public final class DevStorage: Service, Sendable {
         var response: Response
         let operation: String
         do {
+            // Signatures are checked against real time; the (test-adjustable) emulator clock drives TTL and visibility.
             let now = faults.now
             if isQueue {
                 let target = QueueService.target(request)
                 operation = QueueService.operation(request, target)
                 try await injectFaults(operation)
-                let grant = try authenticator.authenticate(request, resource: .init(account: target.account, container: target.queue), now: now)
+                let grant = try authenticator.authenticate(request, resource: .init(account: target.account, container: target.queue), now: Date())
                 response = try await queues.handle(request, operation: operation, target: target, grant: grant, now: now)
             } else {
                 let target = BlobService.target(request)
                 operation = BlobService.operation(request, target)
                 try await injectFaults(operation)
-                let grant = try authenticator.authenticate(request, resource: .init(account: target.account, container: target.container, blob: target.blob), now: now)
+                let grant = try authenticator.authenticate(request, resource: .init(account: target.account, container: target.container, blob: target.blob), now: Date())
                 response = try await blobs.handle(request, operation: operation, target: target, grant: grant, now: now)
             }
         } catch {
@@ -110,8 +111,6 @@ public final class DevStorage: Service, Sendable {
                 logger.error("request failed", metadata: ["error": "\(error)", "path": "\(request.uri.path)"])
             }
             response = serviceError.response(isHead: request.method == .head)
-            // Drain what the client still sends so it can read the answer.
-            _ = try? await request.body.collect(upTo: .max)
         }
         response.headers[.init("x-ms-request-id")!] = requestID
         response.headers[.init("x-ms-version")!] = request.headers[.init("x-ms-version")!] ?? StorageDefaults.serviceVersion
