@@ -67,8 +67,9 @@ def test_limits(devstorage, unique):
         q.send_message("x" * 65537)
     assert info.value.status_code in (400, 413)
     with pytest.raises(HttpResponseError) as info:
-        list(q.receive_messages(max_messages=33))
+        q.send_message("too late", visibility_timeout=7 * 86400 + 1)
     assert info.value.status_code == 400
+    assert info.value.error_code == "OutOfRangeQueryParameterValue"
 
 
 def test_missing_queue(devstorage, unique):
