@@ -52,8 +52,13 @@ let package = Package(
             name: "QueueKit",
             dependencies: [
                 "StorageKit",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "XMLCoder", package: "XMLCoder"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -118,7 +123,7 @@ let package = Package(
         ),
         .testTarget(
             name: "QueueKitTests",
-            dependencies: ["QueueKit", "StorageKit", "TestSupport"],
+            dependencies: ["DevStorageKit", "QueueKit", "StorageKit", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

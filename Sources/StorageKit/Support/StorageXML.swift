@@ -1,7 +1,7 @@
 import XMLCoder
 
-/// XML coders configured for Azure Storage's shapes.
-enum StorageXML {
+/// XML coders configured for Azure Storage's shapes, and escaping for the bodies we write.
+public enum StorageXML {
     static func decoder() -> XMLDecoder {
         let decoder = XMLDecoder()
         decoder.shouldProcessNamespaces = false
@@ -10,7 +10,7 @@ enum StorageXML {
     }
 
     /// Escapes text for XML character data.
-    static func escape(_ text: String) -> String {
+    public static func escape(_ text: String) -> String {
         var out = ""
         out.reserveCapacity(text.utf8.count)
         for character in text.unicodeScalars {

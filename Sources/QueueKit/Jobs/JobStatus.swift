@@ -1,0 +1,125 @@
+import Foundation
+
+/// The job status document (`jobstatus/{jobId}.json`): written `queued` by the uploader, then
+/// `processing`, and last `succeeded` or `failed` by the processor. Written last, it is what marks a
+/// job done.
+public struct JobStatus: Codable, Sendable, Equatable {
+    /// Where a job is.
+    public enum State: String, Codable, Sendable { case queued, processing, succeeded, failed }
+
+    /// One processed output.
+    public struct Output: Codable, Sendable, Equatable {
+        public var name: String
+        public var contentType: String
+        public var bytes: Int
+        public var width: Int?
+        public var height: Int?
+        public var durationSeconds: Double?
+        public var container: String?
+        public var blob: String?
+        public var url: String?
+
+        /// Creates an output entry.
+        public init(name: String, contentType: String, bytes: Int, width: Int? = nil, height: Int? = nil, durationSeconds: Double? = nil, container: String? = nil, blob: String? = nil, url: String? = nil) {
+            self.name = name
+            self.contentType = contentType
+            self.bytes = bytes
+            self.width = width
+            self.height = height
+            self.durationSeconds = durationSeconds
+            self.container = container
+            self.blob = blob
+            self.url = url
+        }
+    }
+
+    /// Why a job failed.
+    public struct Failure: Codable, Sendable, Equatable {
+        /// A stable code, e.g. `unsupported`, `corrupt`, `pixelLimit`, `maxDeliveries`.
+        public var code: String
+        /// A sentence for people.
+        public var reason: String
+
+        /// Creates a failure.
+        public init(code: String, reason: String) {
+            self.code = code
+            self.reason = reason
+        }
+    }
+
+    public var jobId: String
+    public var status: State
+    public var input: BlobReference
+    public var outputs: [Output]
+    /// `null` unless failed.
+    public var error: Failure?
+    /// Stage name → seconds (`upload`, `queueWait`, `download`, `decode`, `encode`, `total`, …).
+    public var timings: [String: Double]
+    /// Deliveries so far.
+    public var attempts: Int
+    public var createdAt: Date
+    public var updatedAt: Date
+
+    /// The `queued` document for a new job.
+    public init(queued job: MediaJob, timings: [String: Double] = [:], now: Date = Date()) {
+        self.jobId = job.jobId
+        self.status = .queued
+        self.input = job.input
+        self.outputs = []
+        self.error = nil
+        self.timings = timings
+        self.attempts = 0
+        self.createdAt = job.submittedAt
+        self.updatedAt = now.jobPrecision
+    }
+
+    enum CodingKeys: String, CodingKey { case jobId, status, input, outputs, error, timings, attempts, createdAt, updatedAt }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(jobId, forKey: .jobId)
+        try container.encode(status, forKey: .status)
+        try container.encode(input, forKey: .input)
+        try container.encode(outputs, forKey: .outputs)
+        try container.encode(error, forKey: .error)  // explicit null
+        try container.encode(timings, forKey: .timings)
+        try container.encode(attempts, forKey: .attempts)
+        try container.encode(createdAt, forKey: .createdAt)
+        try container.encode(updatedAt, forKey: .updatedAt)
+    }
+
+    /// Now processing (attempt `attempt`).
+    public func processing(attempt: Int, now: Date = Date()) -> JobStatus {
+        var next = self
+        next.status = .processing
+        next.attempts = attempt
+        next.updatedAt = now.jobPrecision
+        return next
+    }
+
+    /// Done, with its outputs.
+    public func succeeded(outputs: [Output], timings: [String: Double], now: Date = Date()) -> JobStatus {
+        var next = self
+        next.status = .succeeded
+        next.outputs = outputs
+        next.error = nil
+        next.timings.merge(timings) { $1 }
+        next.updatedAt = now.jobPrecision
+        return next
+    }
+
+    /// Given up, with the reason.
+    public func failed(code: String, reason: String, now: Date = Date()) -> JobStatus {
+        var next = self
+        next.status = .failed
+        next.error = Failure(code: code, reason: reason)
+        next.updatedAt = now.jobPrecision
+        return next
+    }
+
+    /// The document as JSON.
+    public func json() throws -> Data { try JobCoding.encoder().encode(self) }
+
+    /// Reads a document.
+    public static func decode(_ data: Data) throws -> JobStatus { try JobCoding.decoder().decode(JobStatus.self, from: data) }
+}
