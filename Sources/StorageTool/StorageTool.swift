@@ -14,7 +14,7 @@ struct StorageTool: AsyncParsableCommand {
         commandName: "storagetool",
         abstract: "Talk to Azure Blob and Queue Storage (or devstorage) through StorageKit.",
         subcommands: [
-            Put.self, Upload.self, Get.self, List.self, SAS.self, Delete.self,
+            Put.self, Upload.self, Get.self, List.self, SAS.self, Delete.self, QueuePut.self, QueueGet.self, QueueCount.self,
         ]
     )
 }

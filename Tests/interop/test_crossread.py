@@ -35,3 +35,17 @@ def test_sdk_writes_storagekit_reads(devstorage, unique, tmp_path):
     assert part.read_bytes() == data[100:1100]
     listing = devstorage.tool("list", "--container", name).stdout.decode()
     assert f"{len(data)}\tü/clip 01.mp4" in listing
+
+
+def test_queue_both_ways(devstorage, unique):
+    from azure.storage.queue import QueueClient
+    name = unique("q")
+    devstorage.tool("queue-put", "--queue", name, "--text", "from StorageKit <&>")
+    q = QueueClient.from_connection_string(devstorage.connection_string(), name)
+    [message] = list(q.receive_messages())
+    assert message.content == "from StorageKit <&>"
+    q.delete_message(message)
+    q.send_message("from the SDK & friends")
+    out = devstorage.tool("queue-get", "--queue", name).stdout.decode().strip()
+    assert out == "from the SDK & friends"
+    assert devstorage.tool("queue-count", "--queue", name).stdout.decode().strip() == "0"
