@@ -128,4 +128,23 @@ struct QueueClientTests {
             #expect(devstorage.faults.injectedFailures == 3)
         }
     }
+
+    @Test("messages, receipts and dequeue counts survive a devstorage restart")
+    func restart() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("devstorage-queue-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let received = try await runDevStorage(dataDirectory: directory) { (devstorage: RunningDevStorage) async throws -> QueueMessage in
+            let queues = QueueClient(account: devstorage.account, retryPolicy: .fast)
+            try await queues.createQueue("jobqueue")
+            try await queues.send("jobqueue", text: "survivor", timeToLive: -1)
+            return try #require(try await queues.receive("jobqueue", visibilityTimeout: 60).first)
+        }
+        try await runDevStorage(dataDirectory: directory) { (devstorage: RunningDevStorage) async throws in
+            let queues = QueueClient(account: devstorage.account, retryPolicy: .fast)
+            #expect(try await queues.approximateMessageCount("jobqueue") == 1)
+            #expect(try await queues.receive("jobqueue").isEmpty)  // still invisible
+            try await queues.delete("jobqueue", messageID: received.id, popReceipt: received.popReceipt)
+            #expect(try await queues.approximateMessageCount("jobqueue") == 0)
+        }
+    }
 }

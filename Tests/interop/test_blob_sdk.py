@@ -3,6 +3,7 @@ import datetime
 import hashlib
 import os
 import subprocess
+import time
 
 import pytest
 from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, ResourceExistsError, ResourceNotFoundError
@@ -124,3 +125,29 @@ def test_restart_loses_nothing(devstorage, unique):
     blob = service(devstorage).get_blob_client(container.container_name, "keep.bin")
     assert blob.download_blob().readall() == data
     assert blob.get_blob_properties().metadata == {"kept": "yes"}
+
+
+def test_kill_9_mid_upload_leaves_nothing_visible(devstorage, unique, tmp_path):
+    client = service(devstorage)
+    container = client.create_container(unique("c"))
+    container.upload_blob("existing.bin", b"old contents")
+    big = tmp_path / "big.bin"
+    big.write_bytes(os.urandom(8 * 1024 * 1024))
+    for name in ("new.bin", "existing.bin"):
+        sas = generate_blob_sas(ACCOUNT, container.container_name, name, account_key=KEY,
+                                permission=BlobSasPermissions(write=True, create=True),
+                                expiry=datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(minutes=5))
+        upload = subprocess.Popen(["curl", "-s", "--limit-rate", "1M", "-T", str(big), "-H", "x-ms-blob-type: BlockBlob",
+                                   f"{devstorage.blob_url}/{container.container_name}/{name}?{sas}"])
+        deadline = time.time() + 10
+        # Wait until devstorage is receiving the body (its temporary file exists), then kill it.
+        while time.time() < deadline and not any(".tmp-" in f for _, _, files in os.walk(devstorage.data_dir) for f in files):
+            time.sleep(0.05)
+        devstorage.process.kill()
+        devstorage.process.wait()
+        upload.wait(timeout=30)
+        devstorage.stop()
+        devstorage.start()
+    names = [b.name for b in service(devstorage).get_container_client(container.container_name).list_blobs()]
+    assert names == ["existing.bin"]
+    assert service(devstorage).get_blob_client(container.container_name, "existing.bin").download_blob().readall() == b"old contents"
