@@ -184,16 +184,12 @@ struct BlobService: Sendable {
         let entries = try Self.parseBlockList(body)
         try Conditions.checkWrite(request, existing: existing)
         let uncommitted = Set(await store.uncommittedBlocks(target.account, container, name))
-        var parts: [String] = []
-        for (_, id) in entries {
-            guard uncommitted.contains(id) else {
-                throw StorageServiceError(.badRequest, "InvalidBlockList", "The specified block list is invalid.")
-            }
-            parts.append(try await store.blockPath(target.account, container, name, blockID: id))
+        for (_, id) in entries where !uncommitted.contains(id) {
+            throw StorageServiceError(.badRequest, "InvalidBlockList", "The specified block list is invalid.")
         }
-        let (file, path) = await store.newDataPath(target.account, container, name)
-        let (bytes, _) = try await DiskFile.concatenate(parts, to: path)
-        var record = Headers.newRecord(request, name: name, dataFile: file, size: bytes, now: now, created: existing?.created)
+        let parts = try await store.adoptBlocks(target.account, container, name, blockIDs: entries.map(\.id))
+        var record = Headers.newRecord(request, name: name, dataFile: parts.first?.file ?? "", size: parts.reduce(0) { $0 + $1.size }, now: now, created: existing?.created)
+        record.parts = parts
         record.contentMD5 = request.headers[.init("x-ms-blob-content-md5")!]
         try await store.commit(target.account, container, record)
         await store.discardBlocks(target.account, container, name)
@@ -254,15 +250,24 @@ struct BlobService: Sendable {
             if let value = sas.contentEncoding { headers[.contentEncoding] = value }
             if let value = sas.contentLanguage { headers[.contentLanguage] = value }
         }
-        let path = await store.dataPath(target.account, target.container!, record)
+        let segments = await store.dataSegments(target.account, target.container!, record)
         let cutAfter = faults.settings.cutAfterBytes
         let (first, last) = (start, end)
         let body = ResponseBody(contentLength: length) { writer in
             let (start, end) = (first, last)
             var offset = start
             var sent = 0
+            var segmentIndex = 0
+            var segmentStart = 0
             while offset <= end {
-                var chunk = try await DiskFile.read(path: path, offset: offset, count: min(1 << 20, end - offset + 1))
+                while segmentIndex < segments.count, offset >= segmentStart + segments[segmentIndex].size {
+                    segmentStart += segments[segmentIndex].size
+                    segmentIndex += 1
+                }
+                guard segmentIndex < segments.count else { break }
+                let segment = segments[segmentIndex]
+                let count = min(1 << 20, end - offset + 1, segmentStart + segment.size - offset)
+                var chunk = try await DiskFile.read(path: segment.path, offset: offset - segmentStart, count: count)
                 if chunk.readableBytes == 0 { break }
                 if let cutAfter, sent + chunk.readableBytes > cutAfter {
                     if let partial = chunk.readSlice(length: max(0, cutAfter - sent)), partial.readableBytes > 0 { try await writer.write(partial) }

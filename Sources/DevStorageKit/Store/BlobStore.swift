@@ -1,6 +1,10 @@
 import Foundation
 import NIOCore
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A container's stored state.
 struct ContainerRecord: Codable, Sendable {
     var name: String
@@ -9,11 +13,17 @@ struct ContainerRecord: Codable, Sendable {
     var metadata: [String: String]
 }
 
-/// A committed blob's stored state. `dataFile` names the file holding its bytes; the record is
-/// written after the data, so the record's atomic rename is the commit point.
+/// A committed blob's stored state. `dataFile` names the file holding its bytes (Put Blob), or
+/// `parts` the committed block files in order (Put Block List: blocks are moved, never copied).
+/// The record is written after the data, so the record's atomic rename is the commit point.
 struct BlobRecord: Codable, Sendable {
+    struct Part: Codable, Sendable {
+        var file: String
+        var size: Int
+    }
     var name: String
     var dataFile: String
+    var parts: [Part]? = nil
     var size: Int
     var contentType: String?
     var contentEncoding: String?
@@ -59,7 +69,7 @@ actor BlobStore {
                 for file in files where file.hasSuffix(".json") {
                     if let data = fm.contents(atPath: "\(dir)/blobs/\(file)"), let blob = try? decoder.decode(BlobRecord.self, from: data) {
                         index[blob.name] = blob
-                        referenced.insert(blob.dataFile)
+                        referenced.formUnion(blob.files)
                     }
                 }
                 for file in files where !file.hasSuffix(".json") && !referenced.contains(file) {
@@ -111,8 +121,33 @@ actor BlobStore {
         return (file, containerDirectory(account, container) + "/blobs/" + file)
     }
 
-    func dataPath(_ account: String, _ container: String, _ record: BlobRecord) -> String {
-        containerDirectory(account, container) + "/blobs/" + record.dataFile
+    /// The files holding a blob's bytes, in order, with their sizes.
+    func dataSegments(_ account: String, _ container: String, _ record: BlobRecord) -> [(path: String, size: Int)] {
+        let dir = containerDirectory(account, container) + "/blobs/"
+        guard let parts = record.parts else { return [(dir + record.dataFile, record.size)] }
+        return parts.map { (dir + $0.file, $0.size) }
+    }
+
+    /// Moves committed blocks into the container's blob files (a rename each: no bytes copied).
+    /// A block listed twice is copied for its second use. The record must be committed afterwards.
+    func adoptBlocks(_ account: String, _ container: String, _ name: String, blockIDs: [String]) async throws -> [BlobRecord.Part] {
+        var parts: [BlobRecord.Part] = []
+        var moved: [String: String] = [:]
+        let dir = containerDirectory(account, container) + "/blobs/"
+        let stem = DiskFile.name(for: name) + "-" + UUID().uuidString.lowercased()
+        for (index, id) in blockIDs.enumerated() {
+            let source = try blockPath(account, container, name, blockID: id)
+            let file = "\(stem)-\(index).part"
+            if let first = moved[id] {
+                _ = try await DiskFile.concatenate([dir + first], to: dir + file)
+            } else {
+                guard rename(source, dir + file) == 0 else { throw IOError(errnoCode: errno, reason: "rename block") }
+                moved[id] = file
+            }
+            let size = (try FileManager.default.attributesOfItem(atPath: dir + file)[.size] as? Int) ?? 0
+            parts.append(.init(file: file, size: size))
+        }
+        return parts
     }
 
     /// Commits a record (after its data file is durable) and drops the data it replaces.
@@ -122,7 +157,7 @@ actor BlobStore {
         try await DiskFile.write(try JSONEncoder().encode(record), to: "\(dir)/blobs/\(DiskFile.name(for: record.name)).json")
         let old = blobs[key]?[record.name]
         blobs[key, default: [:]][record.name] = record
-        if let old, old.dataFile != record.dataFile { try? FileManager.default.removeItem(atPath: "\(dir)/blobs/\(old.dataFile)") }
+        for file in Set(old?.files ?? []).subtracting(record.files) { try? FileManager.default.removeItem(atPath: "\(dir)/blobs/\(file)") }
     }
 
     func delete(_ account: String, _ container: String, _ name: String) throws {
@@ -130,7 +165,7 @@ actor BlobStore {
         guard let record = blobs[key]?.removeValue(forKey: name) else { return }
         let dir = containerDirectory(account, container)
         try? FileManager.default.removeItem(atPath: "\(dir)/blobs/\(DiskFile.name(for: name)).json")
-        try? FileManager.default.removeItem(atPath: "\(dir)/blobs/\(record.dataFile)")
+        for file in record.files { try? FileManager.default.removeItem(atPath: "\(dir)/blobs/\(file)") }
         try? FileManager.default.removeItem(atPath: blockDirectory(account, container, name))
     }
 
@@ -165,6 +200,11 @@ actor BlobStore {
     func discardBlocks(_ account: String, _ container: String, _ name: String) {
         try? FileManager.default.removeItem(atPath: blockDirectory(account, container, name))
     }
+}
+
+extension BlobRecord {
+    /// Every data file the record points at.
+    var files: [String] { parts?.map(\.file) ?? [dataFile] }
 }
 
 /// ETags in Azure's shape: `0x8D…` from the time plus a counter, unique per write.
