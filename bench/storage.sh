@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 BIN=${BIN:-.build/release}
 SIZE_MIB=${SIZE_MIB:-1024}
 ROUNDS=${ROUNDS:-3}
-BLOCK_MIB=${BLOCK_MIB:-8}
+BLOCK_MIB=${BLOCK_MIB:-4}
 CONCURRENCY=${CONCURRENCY:-4}
 work=$(mktemp -d /tmp/bench-storage.XXXXXX)
 trap 'kill $devpid 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT

@@ -22,7 +22,7 @@ struct StorageTool: AsyncParsableCommand {
 /// Options every subcommand shares.
 struct AccountOptions: ParsableArguments {
     @Option(help: "Block size in bytes for staged uploads.")
-    var blockSize: Int = 8 << 20
+    var blockSize: Int = 4 << 20
 
     @Option(help: "Blocks in flight at once for staged uploads.")
     var concurrency: Int = 4

@@ -5,13 +5,13 @@ import NIOCore
 extension BlobClient {
     /// How a staged upload splits its input.
     public struct StagedUploadOptions: Sendable {
-        /// Bytes per block (the last block may be shorter). Default 8 MiB.
+        /// Bytes per block (the last block may be shorter). Default 4 MiB (50,000 blocks: 195 GiB).
         public var blockSize: Int
         /// Blocks uploading at once. Memory stays within `blockSize × (maxConcurrency + 1)`.
         public var maxConcurrency: Int
 
         /// Creates options.
-        public init(blockSize: Int = 8 << 20, maxConcurrency: Int = 4) {
+        public init(blockSize: Int = 4 << 20, maxConcurrency: Int = 4) {
             self.blockSize = blockSize
             self.maxConcurrency = maxConcurrency
         }
