@@ -26,7 +26,7 @@ struct RawClient {
         for (name, value) in canonical.headers { request.headers.add(name: name, value: value) }
         tamper?(&request.headers)
         if let body { request.body = .bytes(ByteBuffer(string: body)) }
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
         let text = String(buffer: try await response.body.collect(upTo: 1 << 20))
         return (Int(response.status.code), response.headers.first(name: "x-ms-error-code"), text)
     }

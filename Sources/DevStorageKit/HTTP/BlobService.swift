@@ -302,18 +302,18 @@ struct BlobService: Sendable {
         if let marker { entries.removeAll { !marker.utf8.lexicographicallyPrecedes($0.name.utf8) && marker != $0.name } }
         let page = entries.prefix(maxResults)
         let next = entries.count > maxResults ? Data(entries[maxResults].name.utf8).base64EncodedString() : ""
-        var xml = #"<?xml version="1.0" encoding="utf-8"?><EnumerationResults ServiceEndpoint="http://127.0.0.1/\#(xmlEscape(target.account))/" ContainerName="\#(xmlEscape(target.container!))">"#
-        if query["prefix"] != nil { xml += "<Prefix>\(xmlEscape(prefix))</Prefix>" }
-        if let rawMarker = query["marker"] { xml += "<Marker>\(xmlEscape(rawMarker))</Marker>" }
+        var xml = #"<?xml version="1.0" encoding="utf-8"?><EnumerationResults ServiceEndpoint="http://127.0.0.1/\#(StorageXML.escape(target.account))/" ContainerName="\#(StorageXML.escape(target.container!))">"#
+        if query["prefix"] != nil { xml += "<Prefix>\(StorageXML.escape(prefix))</Prefix>" }
+        if let rawMarker = query["marker"] { xml += "<Marker>\(StorageXML.escape(rawMarker))</Marker>" }
         if query["maxresults"] != nil { xml += "<MaxResults>\(maxResults)</MaxResults>" }
-        if let delimiter { xml += "<Delimiter>\(xmlEscape(delimiter))</Delimiter>" }
+        if let delimiter { xml += "<Delimiter>\(StorageXML.escape(delimiter))</Delimiter>" }
         xml += "<Blobs>"
         for entry in page {
             guard let record = entry.record else {
-                xml += "<BlobPrefix><Name>\(xmlEscape(entry.name))</Name></BlobPrefix>"
+                xml += "<BlobPrefix><Name>\(StorageXML.escape(entry.name))</Name></BlobPrefix>"
                 continue
             }
-            xml += "<Blob><Name>\(xmlEscape(record.name))</Name><Properties>"
+            xml += "<Blob><Name>\(StorageXML.escape(record.name))</Name><Properties>"
             xml += "<Creation-Time>\(HTTPDate.format(record.created))</Creation-Time><Last-Modified>\(HTTPDate.format(record.lastModified))</Last-Modified>"
             xml += "<Etag>\(record.etag.trimmingCharacters(in: CharacterSet(charactersIn: "\"")))</Etag><Content-Length>\(record.size)</Content-Length>"
             xml += element("Content-Type", record.contentType) + element("Content-Encoding", record.contentEncoding)
@@ -322,7 +322,7 @@ struct BlobService: Sendable {
             xml += "<BlobType>BlockBlob</BlobType><AccessTier>Hot</AccessTier><AccessTierInferred>true</AccessTierInferred>"
             xml += "<LeaseStatus>unlocked</LeaseStatus><LeaseState>available</LeaseState><ServerEncrypted>true</ServerEncrypted></Properties>"
             if includeMetadata {
-                xml += "<Metadata>" + record.metadata.sorted { $0.key < $1.key }.map { "<\($0.key)>\(xmlEscape($0.value))</\($0.key)>" }.joined() + "</Metadata>"
+                xml += "<Metadata>" + record.metadata.sorted { $0.key < $1.key }.map { "<\($0.key)>\(StorageXML.escape($0.value))</\($0.key)>" }.joined() + "</Metadata>"
             }
             xml += "</Blob>"
         }
@@ -332,6 +332,6 @@ struct BlobService: Sendable {
 
     func element(_ name: String, _ value: String?) -> String {
         guard let value, !value.isEmpty else { return "<\(name) />" }
-        return "<\(name)>\(xmlEscape(value))</\(name)>"
+        return "<\(name)>\(StorageXML.escape(value))</\(name)>"
     }
 }

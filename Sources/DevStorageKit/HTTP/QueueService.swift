@@ -179,7 +179,7 @@ struct QueueService: Sendable {
                 xml += "<ExpirationTime>\(expiration)</ExpirationTime>"
                 if !peek { xml += "<PopReceipt>\(message.popReceipt)</PopReceipt><TimeNextVisible>\(HTTPDate.format(message.nextVisible))</TimeNextVisible>" }
                 if includeText || peek { xml += "<DequeueCount>\(message.dequeueCount)</DequeueCount>" }
-                if includeText { xml += message.text.isEmpty ? "<MessageText />" : "<MessageText>\(xmlEscape(message.text))</MessageText>" }
+                if includeText { xml += message.text.isEmpty ? "<MessageText />" : "<MessageText>\(StorageXML.escape(message.text))</MessageText>" }
                 xml += "</QueueMessage>"
             }
             xml += "</QueueMessagesList>"

@@ -1,4 +1,5 @@
 import Foundation
+import StorageKit
 import HTTPTypes
 import Hummingbird
 import NIOCore
@@ -36,8 +37,8 @@ struct StorageServiceError: Error, HTTPResponseError {
             return Response(status: status, headers: fields)
         }
         var xml = #"<?xml version="1.0" encoding="utf-8"?><Error><Code>\#(code)</Code><Message>"#
-            + xmlEscape(message) + "\nRequestId:\(UUID().uuidString.lowercased())\nTime:\(ISO8601DateFormatter().string(from: Date()))</Message>"
-        if let detail { xml += "<AuthenticationErrorDetail>\(xmlEscape(detail))</AuthenticationErrorDetail>" }
+            + StorageXML.escape(message) + "\nRequestId:\(UUID().uuidString.lowercased())\nTime:\(ISO8601DateFormatter().string(from: Date()))</Message>"
+        if let detail { xml += "<AuthenticationErrorDetail>\(StorageXML.escape(detail))</AuthenticationErrorDetail>" }
         xml += "</Error>"
         fields[.contentLength] = "\(xml.utf8.count)"
         return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(string: xml)))
@@ -59,21 +60,4 @@ struct StorageServiceError: Error, HTTPResponseError {
         .init(.badRequest, "InvalidQueryParameterValue", "Value for one of the query parameters specified in the request URI is invalid: \(name).")
     }
     static let unsupported = Self(.badRequest, "UnsupportedHttpVerb", "The resource doesn't support the specified HTTP verb.")
-}
-
-/// Escapes text for XML.
-func xmlEscape(_ text: String) -> String {
-    var out = ""
-    out.reserveCapacity(text.utf8.count)
-    for scalar in text.unicodeScalars {
-        switch scalar {
-        case "&": out += "&amp;"
-        case "<": out += "&lt;"
-        case ">": out += "&gt;"
-        case "\"": out += "&quot;"
-        case "'": out += "&apos;"
-        default: out.unicodeScalars.append(scalar)
-        }
-    }
-    return out
 }
