@@ -1,5 +1,4 @@
 import Foundation
-import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
@@ -7,131 +6,137 @@ import ServiceLifecycle
 import StorageKit
 import Synchronization
 
-/// The local Azure-compatible Blob + Queue server: two Hummingbird applications (blob and queue
+/// The local Azure-compatible Blob + Queue server: two Hummingbird listeners (blob and queue
 /// ports) over one data directory, verifying Shared Key and SAS with StorageKit's canonicalisation.
 ///
-/// Run it as a `Service` (it owns both listeners); `blobPort`/`queuePort` report the bound ports
-/// once `waitUntilListening()` returns (useful with port 0).
+/// Run it as a `Service` (in a `ServiceGroup`); `waitUntilListening()` returns the bound ports, which
+/// matters with port 0. `faults` and `clock` can be changed while it runs.
 public final class DevStorage: Service, Sendable {
     /// The configuration it was built with.
     public let configuration: DevStorageConfiguration
-    /// Fault injection and clock, changeable while running.
+    /// Fault injection, changeable at runtime.
     public let faults: FaultInjector
-    let blobs: BlobService
-    let queues: QueueService
+    /// The emulator's clock (offset changeable at runtime).
+    public let clock: DevStorageClock
     let logger: Logger
-    let ports = Mutex<(blob: Int?, queue: Int?)>((nil, nil))
-    let listening: AsyncStream<Void>
-    let listeningContinuation: AsyncStream<Void>.Continuation
+    let thread: StoreThread
+    let blobStore: BlobStore
+    let queueStore: QueueStore
+    private let state = Mutex<ListenState>(ListenState())
 
-    /// Opens (or creates) the data directory and builds both services.
-    public init(configuration: DevStorageConfiguration, logger: Logger = Logger(label: "devstorage")) throws {
+    /// The bound ports, and tasks waiting for them.
+    private struct ListenState {
+        var blobPort: Int?
+        var queuePort: Int?
+        var failure: (any Error)?
+        var waiters: [CheckedContinuation<DevStorageEndpoints, any Error>] = []
+    }
+
+    /// Creates the server; nothing is read or bound until `run()`.
+    public init(configuration: DevStorageConfiguration, logger: Logger) {
         self.configuration = configuration
-        self.faults = FaultInjector(settings: configuration.faults)
-        self.blobs = BlobService(store: try BlobStore(root: configuration.dataDirectory), faults: faults)
-        self.queues = QueueService(store: try QueueStore(root: configuration.dataDirectory))
+        self.clock = DevStorageClock(offsetSeconds: configuration.clockOffsetSeconds)
+        self.faults = FaultInjector(settings: configuration.faults, clock: clock)
         self.logger = logger
-        (self.listening, self.listeningContinuation) = AsyncStream.makeStream()
+        self.thread = StoreThread()
+        self.blobStore = BlobStore(dataDirectory: configuration.dataDirectory, thread: thread, logger: logger)
+        self.queueStore = QueueStore(dataDirectory: configuration.dataDirectory, thread: thread, logger: logger)
     }
 
-    /// The bound blob port, once listening.
-    public var blobPort: Int? { ports.withLock { $0.blob } }
-    /// The bound queue port, once listening.
-    public var queuePort: Int? { ports.withLock { $0.queue } }
-
-    /// The development connection string for the bound ports.
-    public var connectionString: String {
-        let host = configuration.host
-        return "DefaultEndpointsProtocol=http;AccountName=\(StorageDefaults.developmentAccountName);AccountKey=\(StorageDefaults.developmentAccountKey);"
-            + "BlobEndpoint=http://\(host):\(blobPort ?? 0)/\(StorageDefaults.developmentAccountName);"
-            + "QueueEndpoint=http://\(host):\(queuePort ?? 0)/\(StorageDefaults.developmentAccountName);"
-    }
-
-    /// Returns once both ports are bound.
-    public func waitUntilListening() async {
-        var iterator = listening.makeAsyncIterator()
-        while blobPort == nil || queuePort == nil {
-            guard await iterator.next() != nil else { return }
-        }
-    }
-
+    /// Loads the data directory, then serves both listeners until cancelled or gracefully shut down.
     public func run() async throws {
-        let blobApp = application(isQueue: false, port: configuration.blobPort)
-        let queueApp = application(isQueue: true, port: configuration.queuePort)
-        try await withThrowingDiscardingTaskGroup { group in
-            group.addTask { try await blobApp.runService(gracefulShutdownSignals: []) }
-            group.addTask { try await queueApp.runService(gracefulShutdownSignals: []) }
+        defer { fail(CancellationError()) }
+        do {
+            try await blobStore.load()
+            try await queueStore.load()
+        } catch {
+            fail(error)
+            await thread.shutdown()
+            throw error
+        }
+        let group = ServiceGroup(
+            configuration: .init(services: [application(.blob), application(.queue)], logger: logger))
+        do {
+            try await group.run()
+        } catch {
+            fail(error)
+            await thread.shutdown()
+            throw error
+        }
+        await thread.shutdown()
+    }
+
+    /// Waits until both listeners are bound and returns their endpoints (throws if `run()` failed
+    /// or ended first).
+    public func waitUntilListening() async throws -> DevStorageEndpoints {
+        try await withCheckedThrowingContinuation { continuation in
+            state.withLock { state in
+                if let endpoints = endpoints(state) {
+                    continuation.resume(returning: endpoints)
+                } else if let failure = state.failure {
+                    continuation.resume(throwing: failure)
+                } else {
+                    state.waiters.append(continuation)
+                }
+            }
         }
     }
 
-    func application(isQueue: Bool, port: Int) -> some ApplicationProtocol {
-        let authenticator = RequestAuthenticator(accounts: configuration.accounts, loose: configuration.loose, isQueueService: isQueue)
-        let responder = CallbackResponder<BasicRequestContext> { [self] request, context in
-            await self.respond(request, isQueue: isQueue, authenticator: authenticator)
+    /// The endpoints once both listeners are bound.
+    public var endpoints: DevStorageEndpoints? { state.withLock { endpoints($0) } }
+
+    private func endpoints(_ state: ListenState) -> DevStorageEndpoints? {
+        guard let blobPort = state.blobPort, let queuePort = state.queuePort else { return nil }
+        return DevStorageEndpoints(host: configuration.host, blobPort: blobPort, queuePort: queuePort)
+    }
+
+    private func bound(_ service: StorageService, port: Int) {
+        let (ready, waiters) = state.withLock { state -> (DevStorageEndpoints?, [CheckedContinuation<DevStorageEndpoints, any Error>]) in
+            switch service {
+            case .blob: state.blobPort = port
+            case .queue: state.queuePort = port
+            }
+            guard let endpoints = endpoints(state) else { return (nil, []) }
+            defer { state.waiters = [] }
+            return (endpoints, state.waiters)
         }
+        guard let ready else { return }
+        logger.info(
+            "devstorage listening",
+            metadata: [
+                "devstorage.blob.url": "\(ready.blobEndpoint)", "devstorage.queue.url": "\(ready.queueEndpoint)",
+                "devstorage.data.dir": "\(configuration.dataDirectory)",
+            ])
+        logger.info("connection string: \(ready.connectionString)")
+        for waiter in waiters { waiter.resume(returning: ready) }
+    }
+
+    private func fail(_ error: any Error) {
+        let waiters = state.withLock { state in
+            if state.failure == nil { state.failure = error }
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume(throwing: error) }
+    }
+
+    func application(_ service: StorageService) -> some Service {
+        let responder = StorageResponder(
+            service: service,
+            authenticator: RequestAuthenticator(
+                accounts: AccountRegistry(configuration.accounts), service: service, loose: configuration.loose,
+                allowBearer: configuration.allowBearer),
+            blobs: BlobController(store: blobStore), queues: QueueController(store: queueStore), faults: faults, clock: clock)
         var logger = self.logger
-        logger[metadataKey: "devstorage.service"] = isQueue ? "queue" : "blob"
+        logger[metadataKey: "devstorage.service"] = .string(service.rawValue)
+        let port = service == .blob ? configuration.blobPort : configuration.queuePort
         return Application(
             responder: responder,
+            server: .http1(configuration: .init(additionalChannelHandlers: [ExpectContinueHandler()])),
             configuration: .init(address: .hostname(configuration.host, port: port), serverName: "devstorage"),
-            onServerRunning: { [self] channel in
-                let bound = channel.localAddress?.port
-                self.ports.withLock { if isQueue { $0.queue = bound } else { $0.blob = bound } }
-                self.logger.info("devstorage \(isQueue ? "queue" : "blob") service listening", metadata: ["url": "http://\(self.configuration.host):\(bound ?? 0)/\(StorageDefaults.developmentAccountName)"])
-                self.listeningContinuation.yield()
+            onServerRunning: { [weak self] channel in
+                self?.bound(service, port: channel.localAddress?.port ?? port)
             },
             logger: logger)
-    }
-
-    /// Common headers, faults, authentication, dispatch and error mapping for one request.
-    func respond(_ request: Request, isQueue: Bool, authenticator: RequestAuthenticator) async -> Response {
-        let requestID = UUID().uuidString.lowercased()
-        var response: Response
-        let operation: String
-        do {
-            // Signatures are checked against real time; the (test-adjustable) emulator clock drives TTL and visibility.
-            let now = faults.now
-            if isQueue {
-                let target = QueueService.target(request)
-                operation = QueueService.operation(request, target)
-                try await injectFaults(operation)
-                let grant = try authenticator.authenticate(request, resource: .init(account: target.account, container: target.queue), now: Date())
-                response = try await queues.handle(request, operation: operation, target: target, grant: grant, now: now)
-            } else {
-                let target = BlobService.target(request)
-                operation = BlobService.operation(request, target)
-                try await injectFaults(operation)
-                let grant = try authenticator.authenticate(request, resource: .init(account: target.account, container: target.container, blob: target.blob), now: Date())
-                response = try await blobs.handle(request, operation: operation, target: target, grant: grant, now: now)
-            }
-        } catch {
-            let serviceError = (error as? StorageServiceError)
-                ?? StorageServiceError(.internalServerError, "InternalError", "The server encountered an internal error: \(error)")
-            if serviceError.status == .internalServerError, !(error is StorageServiceError) {
-                logger.error("request failed", metadata: ["error": "\(error)", "path": "\(request.uri.path)"])
-            }
-            response = serviceError.response(isHead: request.method == .head)
-        }
-        response.headers[.init("x-ms-request-id")!] = requestID
-        response.headers[.init("x-ms-version")!] = request.headers[.init("x-ms-version")!] ?? StorageDefaults.serviceVersion
-        response.headers[.date] = HTTPDate.format(Date())
-        if let clientID = request.headers[.init("x-ms-client-request-id")!] {
-            response.headers[.init("x-ms-client-request-id")!] = clientID
-        }
-        if response.headers[.contentLength] == nil, response.status == .created || response.status == .noContent || response.status == .accepted || request.method == .head {
-            if request.method != .head { response.headers[.contentLength] = "0" }
-        }
-        return response
-    }
-
-    func injectFaults(_ operation: String) async throws {
-        let latency = faults.settings.latencyMilliseconds
-        if latency > 0 { try await Task.sleep(for: .milliseconds(latency)) }
-        if let status = faults.failure(for: operation) {
-            if status == 500 {
-                throw StorageServiceError(.internalServerError, "InternalError", "Injected fault: the server encountered an internal error.")
-            }
-            throw StorageServiceError(.serviceUnavailable, "ServerBusy", "Injected fault: the server is busy.")
-        }
     }
 }

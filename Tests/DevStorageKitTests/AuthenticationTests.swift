@@ -1,136 +1,190 @@
-import AsyncHTTPClient
 import DevStorageKit
 import Foundation
-import NIOCore
 import NIOHTTP1
 import StorageKit
-import TestSupport
 import Testing
+import TestSupport
 
-/// Raw signed HTTP against devstorage, to check what it refuses.
-struct RawClient {
-    let base: String  // http://127.0.0.1:PORT/devstoreaccount1
-    let signer = try! SharedKeySigner(accountName: StorageDefaults.developmentAccountName, accountKey: StorageDefaults.developmentAccountKey)
-
-    func send(
-        _ method: HTTPMethod, _ path: String, query: String = "", headers extra: [(String, String)] = [], body: String? = nil,
-        date: Date = Date(), signer override: SharedKeySigner? = nil, tamper: ((inout HTTPHeaders) -> Void)? = nil
-    ) async throws -> (status: Int, code: String?, body: String) {
-        let url = URL(string: base + path + (query.isEmpty ? "" : "?" + query))!
-        var headers: [(name: String, value: String)] = [("x-ms-version", StorageDefaults.serviceVersion)] + extra.map { (name: $0.0, value: $0.1) }
-        if let body { headers.append(("Content-Length", "\(body.utf8.count)")) }
-        var canonical = CanonicalRequest(method: method.rawValue, encodedPath: url.path(percentEncoded: true), rawQuery: url.query(percentEncoded: true), headers: headers)
-        (override ?? signer).sign(&canonical, date: date)
-        var request = HTTPClientRequest(url: url.absoluteString)
-        request.method = method
-        for (name, value) in canonical.headers { request.headers.add(name: name, value: value) }
-        tamper?(&request.headers)
-        if let body { request.body = .bytes(ByteBuffer(string: body)) }
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
-        let text = String(buffer: try await response.body.collect(upTo: 1 << 20))
-        return (Int(response.status.code), response.headers.first(name: "x-ms-error-code"), text)
-    }
-}
-
-@Suite("devstorage authentication and protocol")
+@Suite("Shared Key authentication", .timeLimit(.minutes(2)))
 struct AuthenticationTests {
-    func raw(_ devstorage: RunningDevStorage, queue: Bool = false) -> RawClient {
-        let endpoint = queue ? devstorage.account.queueEndpoint : devstorage.account.blobEndpoint
-        return RawClient(base: endpoint.absoluteString)
-    }
-
-    @Test("a correctly signed request succeeds; wrong key, tampered header or query, old date → 403")
-    func sharedKey() async throws {
-        try await withDevStorage { devstorage in
-            let client = raw(devstorage)
-            #expect(try await client.send(.PUT, "/media", query: "restype=container").status == 201)
-            let wrongKey = try SharedKeySigner(accountName: "devstoreaccount1", accountKey: Data(repeating: 7, count: 64).base64EncodedString())
-            let refused = try await client.send(.PUT, "/other", query: "restype=container", signer: wrongKey)
-            #expect(refused.status == 403)
-            #expect(refused.code == "AuthenticationFailed")
-            #expect(refused.body.contains("AuthenticationErrorDetail"))
-            let tampered = try await client.send(.PUT, "/media/a.txt", headers: [("x-ms-blob-type", "BlockBlob"), ("x-ms-meta-owner", "alice")], body: "hi") {
-                $0.replaceOrAdd(name: "x-ms-meta-owner", value: "mallory")
-            }
-            #expect(tampered.status == 403)
-            let old = try await client.send(.GET, "/media", query: "restype=container&comp=list", date: Date().addingTimeInterval(-20 * 60))
-            #expect(old.status == 403)
-            #expect(old.code == "AuthenticationFailed")
-            let future = try await client.send(.GET, "/media", query: "restype=container&comp=list", date: Date().addingTimeInterval(20 * 60))
-            #expect(future.status == 403)
-            let malformed = try await client.send(.GET, "/media", query: "restype=container&comp=list") { $0.replaceOrAdd(name: "Authorization", value: "SharedKey nonsense") }
-            #expect(malformed.status == 400 || malformed.status == 403)
-            var anonymous = HTTPClientRequest(url: client.base + "/media?restype=container&comp=list")
-            anonymous.method = .GET
-            let response = try await HTTPClient.shared.execute(anonymous, timeout: .seconds(10))
-            #expect(response.status == .notFound)
-        }
-    }
-
-    @Test("uncommitted blocks are neither listed nor readable; an unknown block id is refused")
-    func uncommittedBlocks() async throws {
-        try await withDevStorage { devstorage in
-            let client = raw(devstorage)
-            _ = try await client.send(.PUT, "/media", query: "restype=container")
-            let blockID = QueryString.percentEncode(Data("block-000000".utf8).base64EncodedString())
-            #expect(try await client.send(.PUT, "/media/staged.bin", query: "comp=block&blockid=\(blockID)", body: "part").status == 201)
-            #expect(try await client.send(.GET, "/media/staged.bin").status == 404)
-            let list = try await client.send(.GET, "/media", query: "restype=container&comp=list")
-            #expect(!list.body.contains("staged.bin"))
-            let other = QueryString.percentEncode(Data("block-999999".utf8).base64EncodedString())
-            let bad = try await client.send(.PUT, "/media/staged.bin", query: "comp=blocklist", body: "<?xml version=\"1.0\" encoding=\"utf-8\"?><BlockList><Latest>\(QueryString.percentDecode(other))</Latest></BlockList>")
-            #expect(bad.status == 400)
-            #expect(bad.code == "InvalidBlockList")
-            let shorter = QueryString.percentEncode(Data("b-1".utf8).base64EncodedString())
-            let mismatch = try await client.send(.PUT, "/media/staged.bin", query: "comp=block&blockid=\(shorter)", body: "x")
-            #expect(mismatch.code == "InvalidBlobOrBlock")
-            let commit = try await client.send(.PUT, "/media/staged.bin", query: "comp=blocklist", body: "<?xml version=\"1.0\" encoding=\"utf-8\"?><BlockList><Latest>\(Data("block-000000".utf8).base64EncodedString())</Latest></BlockList>")
-            #expect(commit.status == 201)
-            #expect(try await client.send(.GET, "/media/staged.bin").body == "part")
-            let range = try await client.send(.GET, "/media/staged.bin", headers: [("x-ms-range", "bytes=10-")])
-            #expect(range.status == 416)
-            #expect(range.code == "InvalidRange")
-        }
-    }
-
-    @Test("queue semantics: visibility, dequeue count, receipts, TTL via the emulator clock, limits")
-    func queueSemantics() async throws {
-        try await withDevStorage { devstorage in
-            let client = raw(devstorage, queue: true)
-            #expect(try await client.send(.PUT, "/jobs").status == 201)
-            #expect(try await client.send(.PUT, "/jobs").status == 204)
-            let put = try await client.send(.POST, "/jobs/messages", query: "messagettl=60", body: "<QueueMessage><MessageText>a &amp; b</MessageText></QueueMessage>")
+    @Test("a signed Put Blob / Get Blob round trip")
+    func signedRoundTrip() async throws {
+        try await withDevStorage { storage in
+            let client = StorageTestClient(storage)
+            #expect(try await client.createContainer("media").status == 201)
+            let data = Data("hello world".utf8)
+            let put = try await client.putBlob(
+                "media", "uploads/clip%2001.mp4", data,
+                headers: [
+                    ("Content-MD5", "XrY7u+Ae7tCTyyK7j1rNww=="), ("x-ms-blob-content-type", "video/mp4"),
+                    ("x-ms-meta-Origin", "uploader"), ("x-ms-client-request-id", "client-1"),
+                ])
             #expect(put.status == 201)
-            let got = try await client.send(.GET, "/jobs/messages", query: "numofmessages=32&visibilitytimeout=30")
-            #expect(got.body.contains("<MessageText>a &amp; b</MessageText>"))
-            #expect(got.body.contains("<DequeueCount>1</DequeueCount>"))
-            #expect(try await client.send(.GET, "/jobs/messages").body.contains("<QueueMessagesList />"))
-            #expect(try await client.send(.GET, "/jobs/messages", query: "numofmessages=33").code == "OutOfRangeQueryParameterValue")
-            let id = got.body.components(separatedBy: "<MessageId>")[1].components(separatedBy: "</MessageId>")[0]
-            let receipt = got.body.components(separatedBy: "<PopReceipt>")[1].components(separatedBy: "</PopReceipt>")[0]
-            let stale = try await client.send(.DELETE, "/jobs/messages/\(id)", query: "popreceipt=\(QueryString.percentEncode("AAAA"))")
-            #expect(stale.code == "PopReceiptMismatch")
-            #expect(try await client.send(.DELETE, "/jobs/messages/\(id)", query: "popreceipt=\(QueryString.percentEncode(receipt))").status == 204)
-            _ = try await client.send(.POST, "/jobs/messages", query: "messagettl=60", body: "<QueueMessage><MessageText>expires</MessageText></QueueMessage>")
-            _ = try await client.send(.POST, "/jobs/messages", query: "messagettl=-1", body: "<QueueMessage><MessageText>forever</MessageText></QueueMessage>")
-            devstorage.faults.advanceClock(by: 8 * 86_400)
-            let peek = try await client.send(.GET, "/jobs/messages", query: "peekonly=true&numofmessages=32")
-            #expect(peek.body.contains("forever"))
-            #expect(!peek.body.contains("expires"))
-            let big = String(repeating: "x", count: 65_537)
-            #expect(try await client.send(.POST, "/jobs/messages", body: "<QueueMessage><MessageText>\(big)</MessageText></QueueMessage>").code == "MessageTooLarge")
+            #expect(put.header("Content-MD5") == "XrY7u+Ae7tCTyyK7j1rNww==")
+            #expect(put.header("x-ms-request-server-encrypted") == "true")
+            #expect(put.header("x-ms-client-request-id") == "client-1")
+            #expect(put.header("x-ms-version") == StorageDefaults.serviceVersion)
+            #expect(put.header("x-ms-request-id").flatMap(UUID.init(uuidString:)) != nil)
+            #expect(put.header("Date") != nil)
+            #expect(put.header("Server") != nil)
+            let etag = try #require(put.header("ETag"))
+            #expect(etag.hasPrefix("\"0x") && etag.hasSuffix("\""))
+
+            let get = try await client.send(.GET, "/media/uploads/clip%2001.mp4")
+            #expect(get.status == 200)
+            #expect(get.body == data)
+            #expect(get.header("ETag") == etag)
+            #expect(get.header("Content-Type") == "video/mp4")
+            #expect(get.header("Content-MD5") == "XrY7u+Ae7tCTyyK7j1rNww==")
+            #expect(get.header("x-ms-meta-Origin") == "uploader")
+            #expect(get.header("x-ms-blob-type") == "BlockBlob")
+            #expect(get.header("Accept-Ranges") == "bytes")
+            #expect(get.header("x-ms-creation-time") != nil)
+            #expect(get.header("Last-Modified") != nil)
+
+            let head = try await client.send(.HEAD, "/media/uploads/clip%2001.mp4")
+            #expect(head.status == 200)
+            #expect(head.header("Content-Length") == "11")
+            #expect(head.body.isEmpty)
         }
     }
 
-    @Test("fault injection answers 503 ServerBusy, then recovers")
-    func faults() async throws {
-        try await withDevStorage { devstorage in
-            let client = raw(devstorage)
-            devstorage.faults.failNext(1)
-            let failed = try await client.send(.PUT, "/media", query: "restype=container")
-            #expect(failed.status == 503)
-            #expect(failed.code == "ServerBusy")
-            #expect(try await client.send(.PUT, "/media", query: "restype=container").status == 201)
+    @Test("any x-ms-version of the form YYYY-MM-DD is accepted and echoed; others are 400")
+    func versionEcho() async throws {
+        try await withDevStorage { storage in
+            var client = StorageTestClient(storage)
+            client.version = "2031-01-01"
+            let response = try await client.createContainer("versions")
+            #expect(response.status == 201)
+            #expect(response.header("x-ms-version") == "2031-01-01")
+            client.version = "latest"
+            let bad = try await client.send(.GET, "/versions", query: [("restype", "container")])
+            #expect(bad.status == 400)
+            #expect(bad.errorCode == "InvalidHeaderValue")
+        }
+    }
+
+    @Test("a wrong key is 403 AuthenticationFailed with the server's string-to-sign")
+    func wrongKey() async throws {
+        try await withDevStorage { storage in
+            let wrongKey = Data(repeating: 7, count: 64).base64EncodedString()
+            let response = try await StorageTestClient(storage, auth: .key(wrongKey)).createContainer("media")
+            #expect(response.status == 403)
+            #expect(response.errorCode == "AuthenticationFailed")
+            let detail = try #require(response.element("AuthenticationErrorDetail"))
+            #expect(detail.contains("PUT\n"))
+            #expect(detail.contains("/devstoreaccount1/devstoreaccount1/media\nrestype:container"))
+            #expect(response.element("Code") == "AuthenticationFailed")
+            #expect(response.element("Message")?.contains("RequestId:") == true)
+            #expect(response.header("Content-Type") == "application/xml")
+        }
+    }
+
+    @Test("a header or query parameter changed after signing is 403", arguments: ["header", "query", "path"])
+    func tampered(_ what: String) async throws {
+        try await withDevStorage { storage in
+            let client = StorageTestClient(storage)
+            try await client.createContainer("media")
+            try await client.putBlob("media", "a.txt", Data("x".utf8))
+            let response = try await client.send(
+                .GET, "/media/a.txt", query: [("timeout", "30")], headers: [("x-ms-meta-color", "red")]
+            ) { request in
+                switch what {
+                case "header": request.headers = request.headers.map { $0.name == "x-ms-meta-color" ? ($0.name, "blue") : $0 }
+                case "query": request.query = [("timeout", "31")]
+                default: request.encodedPath = "/devstoreaccount1/media/b.txt"
+                }
+            }
+            #expect(response.status == 403)
+            #expect(response.errorCode == "AuthenticationFailed")
+        }
+    }
+
+    @Test("an x-ms-date 20 minutes old (or ahead) is 403", arguments: [-20.0, 20.0])
+    func clockSkew(_ minutes: Double) async throws {
+        try await withDevStorage { storage in
+            let response = try await StorageTestClient(storage).send(
+                .PUT, "/media", query: [("restype", "container")], date: Date().addingTimeInterval(minutes * 60))
+            #expect(response.status == 403)
+            #expect(response.errorCode == "AuthenticationFailed")
+            #expect(response.element("AuthenticationErrorDetail")?.contains("date") == true)
+        }
+    }
+
+    @Test("an x-ms-date 14 minutes old is still accepted")
+    func clockSkewWithinWindow() async throws {
+        try await withDevStorage { storage in
+            let response = try await StorageTestClient(storage).send(
+                .PUT, "/media", query: [("restype", "container")], date: Date().addingTimeInterval(-14 * 60))
+            #expect(response.status == 201)
+        }
+    }
+
+    @Test("a malformed Authorization header is 400 InvalidAuthenticationInfo")
+    func malformed() async throws {
+        try await withDevStorage { storage in
+            let response = try await StorageTestClient(storage).send(.PUT, "/media", query: [("restype", "container")]) { request in
+                request.headers = request.headers.map { $0.name == "Authorization" ? ($0.name, "SharedKey nocolon") : $0 }
+            }
+            #expect(response.status == 400)
+            #expect(response.errorCode == "InvalidAuthenticationInfo")
+        }
+    }
+
+    @Test("no credentials: 404 ResourceNotFound; loose mode allows it")
+    func anonymous() async throws {
+        try await withDevStorage { storage in
+            let response = try await StorageTestClient(storage, auth: .none).createContainer("media")
+            #expect(response.status == 404)
+            #expect(response.errorCode == "ResourceNotFound")
+        }
+        try await withDevStorage(configuration: .testing(loose: true)) { storage in
+            let response = try await StorageTestClient(storage, auth: .none).createContainer("media")
+            #expect(response.status == 201)
+        }
+    }
+
+    @Test("a bearer token is refused unless allowBearer is on")
+    func bearer() async throws {
+        func create(_ storage: RunningDevStorage) async throws -> TestResponse {
+            try await StorageTestClient(storage, auth: .none).send(.PUT, "/media", query: [("restype", "container")]) { request in
+                request.headers.append((name: "Authorization", value: "Bearer token"))
+            }
+        }
+        try await withDevStorage { storage in
+            let response = try await create(storage)
+            #expect(response.status == 403)
+        }
+        var configuration = DevStorageConfiguration.testing()
+        configuration.allowBearer = true
+        try await withDevStorage(configuration: configuration) { storage in
+            let response = try await create(storage)
+            #expect(response.status == 201)
+        }
+    }
+
+    @Test("extra accounts in AZURITE_ACCOUNTS format verify with either key")
+    func extraAccounts() async throws {
+        let key1 = Data(repeating: 1, count: 32).base64EncodedString()
+        let key2 = Data(repeating: 2, count: 32).base64EncodedString()
+        var configuration = DevStorageConfiguration.testing()
+        configuration.extraAccounts = DevStorageAccount.parseList("acct2:\(key1):\(key2);acct3:\(key1)")
+        try await withDevStorage(configuration: configuration) { storage in
+            for key in [key1, key2] {
+                var canonical = CanonicalRequest(
+                    method: "PUT", encodedPath: "/acct2/c-\(key == key1 ? 1 : 2)", query: [("restype", "container")],
+                    headers: [("x-ms-version", StorageDefaults.serviceVersion)])
+                try SharedKeySigner(accountName: "acct2", accountKey: key).sign(&canonical)
+                let response = try await RawHTTP.send("PUT", port: storage.blobPort, canonical)
+                #expect(response.status == 201)
+            }
+            // The development account still works, and its key does not open acct2.
+            #expect(try await StorageTestClient(storage).createContainer("dev").status == 201)
+            var canonical = CanonicalRequest(
+                method: "PUT", encodedPath: "/acct2/c-3", query: [("restype", "container")],
+                headers: [("x-ms-version", StorageDefaults.serviceVersion)])
+            try SharedKeySigner(accountName: "acct2", accountKey: StorageDefaults.developmentAccountKey).sign(&canonical)
+            #expect(try await RawHTTP.send("PUT", port: storage.blobPort, canonical).status == 403)
         }
     }
 }

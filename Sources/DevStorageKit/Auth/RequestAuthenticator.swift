@@ -1,98 +1,95 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import NIOCore
 import StorageKit
 
-/// What a request is allowed to do once authenticated.
-enum Grant: Sendable {
-    /// Shared Key (or loose mode): everything.
-    case full
-    /// A SAS: only these permission letters, plus its response overrides.
-    case sas(SASValues)
-
-    func allows(_ letter: Character) -> Bool {
-        switch self {
-        case .full: true
-        case .sas(let values): values.permissions.contains(letter)
-        }
-    }
-}
-
-/// Verifies Shared Key and SAS on every request with StorageKit's own canonicalisation.
+/// Authenticates every request with StorageKit's own canonicalisation: Shared Key (§3.6) or SAS
+/// (§4.7); optionally bearer tokens and anonymous access (loose mode).
 struct RequestAuthenticator: Sendable {
-    let accounts: [String: [String]]
+    let accounts: AccountRegistry
+    let service: StorageService
     let loose: Bool
-    let isQueueService: Bool
+    let allowBearer: Bool
+    /// Allowed difference between the request's `x-ms-date`/`Date` and real time.
+    let maximumClockSkew: TimeInterval = 15 * 60
 
-    /// The resource a request addresses, for SAS checks: container or queue, and blob name (decoded).
-    struct Resource {
-        var account: String
-        var container: String?
-        var blob: String?
-    }
-
-    func authenticate(_ request: Request, resource: Resource, now: Date) throws -> Grant {
-        guard let keys = accounts[resource.account] else {
-            throw StorageServiceError(.badRequest, "InvalidResourceName", "The specifed resource name contains invalid characters.")
-        }
-        let headers = request.headers.map { ($0.name.rawName, $0.value) }
-        let query = QueryString.decode(request.uri.query ?? "")
+    /// The grant for `request`, or the Azure error: 400 `InvalidAuthenticationInfo` (malformed
+    /// header), 403 `AuthenticationFailed` (signature, date, SAS time window), 403
+    /// `Authorization*Mismatch` (SAS protocol, service, resource type, permission, IP), 404
+    /// `ResourceNotFound` (no credentials).
+    func authenticate(
+        _ request: Request, target: RequestTarget, query: QueryParameters, operation: StorageOperation,
+        remoteAddress: SocketAddress?, now: Date
+    ) throws(StorageServiceError) -> AccessGrant {
         if let authorization = request.headers[.authorization] {
             if authorization.hasPrefix("Bearer ") {
-                throw StorageServiceError(.forbidden, "AuthorizationFailure", "devstorage accepts Shared Key and SAS only.")
+                guard allowBearer else {
+                    throw .authenticationFailed("Bearer tokens are not accepted (devstorage.allow.bearer is off).")
+                }
+                guard accounts.keys(for: target.account) != nil else { throw .resourceNotFound }
+                return .full
             }
-            guard authorization.hasPrefix("SharedKey "), authorization.contains(":") else {
-                throw StorageServiceError(.badRequest, "InvalidAuthenticationInfo", "Authentication information is not given in the correct format.")
-            }
-            let dateHeader = request.headers[.init("x-ms-date")!] ?? request.headers[.date]
-            guard let date = dateHeader.flatMap(HTTPDate.parse), abs(date.timeIntervalSince(now)) <= 15 * 60 else {
-                throw StorageServiceError.authenticationFailed("Request date header too old or missing: '\(dateHeader ?? "")'")
-            }
-            let canonical = CanonicalRequest(method: request.method.rawValue, encodedPath: request.uri.path, query: query, headers: headers)
-            for key in keys {
-                guard let signer = try? SharedKeySigner(accountName: resource.account, accountKey: key) else { continue }
-                if signer.verify(canonical, authorization: authorization) { return .full }
-            }
-            let stringToSign = SharedKeySigner.stringToSign(canonical, accountName: resource.account)
-            throw StorageServiceError.authenticationFailed("The MAC signature found in the HTTP request is not the same as any computed signature. Server used following string to sign: '\(stringToSign)'.")
+            return try verifySharedKey(request, authorization: authorization, target: target, query: query, now: now)
         }
-        if let sas = SASValues(query: query) {
-            return try verify(sas, resource: resource, keys: keys, request: request, now: now)
+        if let sas = SASValues(query: query.pairs) {
+            guard let keys = accounts.keys(for: target.account) else {
+                throw .authenticationFailed("The account \(target.account) does not exist.")
+            }
+            return try SASVerifier(service: service, account: target.account, keys: keys)
+                .verify(sas, target: target, operation: operation, remoteAddress: remoteAddress, now: now)
         }
-        if loose { return .full }
-        throw StorageServiceError(.notFound, "ResourceNotFound", "The specified resource does not exist.")
+        if loose, accounts.keys(for: target.account) != nil { return .full }
+        throw .resourceNotFound
     }
 
-    func verify(_ sas: SASValues, resource: Resource, keys: [String], request: Request, now: Date) throws -> Grant {
-        let stringToSign: String
-        switch sas.kind(isQueueEndpoint: isQueueService) {
-        case .account:
-            guard sas.services?.contains(isQueueService ? "q" : "b") == true else {
-                throw StorageServiceError(.forbidden, "AuthorizationServiceMismatch", "This request is not authorized to perform this operation using this service.")
-            }
-            stringToSign = sas.accountStringToSign(account: resource.account)
-        case .queueService:
-            stringToSign = sas.queueServiceStringToSign(account: resource.account, queue: resource.container ?? "")
-        case .blobService:
-            guard sas.delegationKey == nil else {
-                throw StorageServiceError.authenticationFailed("User delegation SAS is not supported by devstorage.")
-            }
-            let blobName = sas.resource == "c" ? nil : resource.blob
-            stringToSign = sas.blobServiceStringToSign(account: resource.account, container: resource.container ?? "", blobName: blobName)
+    /// Shared Key: rebuilds the string-to-sign from the request as received and compares in
+    /// constant time with every key of the account.
+    func verifySharedKey(
+        _ request: Request, authorization: String, target: RequestTarget, query: QueryParameters, now: Date
+    ) throws(StorageServiceError) -> AccessGrant {
+        let scheme = "SharedKey "
+        guard authorization.hasPrefix(scheme) else {
+            throw .invalidAuthenticationInfo("Only the SharedKey and Bearer schemes are supported.")
         }
-        let valid = keys.contains { key in
-            SASValues.sign(stringToSign, base64Key: key).map { constantTimeEquals($0, sas.signature ?? "") } ?? false
+        let credential = authorization.dropFirst(scheme.count)
+        guard let colon = credential.lastIndex(of: ":"), colon != credential.startIndex,
+            credential.index(after: colon) != credential.endIndex
+        else {
+            throw .invalidAuthenticationInfo("The Authorization header must be 'SharedKey account:signature'.")
         }
-        guard valid else {
-            throw StorageServiceError.authenticationFailed("Signature did not match. String to sign used was \(stringToSign)")
+        let signedAccount = String(credential[..<colon])
+        guard let keys = accounts.keys(for: target.account) else {
+            throw .authenticationFailed("The account \(target.account) does not exist.")
         }
-        let start = sas.start.flatMap(HTTPDate.parseISO8601)
-        guard let expiry = sas.expiry.flatMap(HTTPDate.parseISO8601), start.map({ $0 <= now }) ?? true, now < expiry else {
-            throw StorageServiceError.authenticationFailed("Signed expiry time must be after signed start time and the request time must be within them.")
+        guard signedAccount == target.account else {
+            throw .authenticationFailed("The account in the Authorization header (\(signedAccount)) is not the account of the URL (\(target.account)).")
         }
-        if sas.protocols == "https" {
-            throw StorageServiceError(.forbidden, "AuthorizationProtocolMismatch", "This request is not authorized to perform this operation using this protocol.")
+        let dateValue = request.headers[.xMsDate] ?? request.headers[.date]
+        guard let dateValue else {
+            throw .authenticationFailed("Request must contain an x-ms-date or Date header.")
         }
-        return .sas(sas)
+        guard let date = HTTPDate.parse(dateValue) else {
+            throw .authenticationFailed("The date header '\(dateValue)' is not an RFC 1123 date.")
+        }
+        guard abs(date.timeIntervalSince(now)) <= maximumClockSkew else {
+            throw .authenticationFailed(
+                "Request date header too old or too far in the future: '\(dateValue)'; the server time is '\(HTTPDate.format(now))'.")
+        }
+        let canonical = CanonicalRequest(
+            method: request.method.rawValue, encodedPath: target.rawPath, query: query.pairs,
+            headers: request.headers.map { (name: $0.name.rawName, value: $0.value) })
+        var matched = false
+        for key in keys {
+            guard let signer = try? SharedKeySigner(accountName: target.account, accountKey: key) else { continue }
+            // Check every key (no early exit) so timing does not reveal which key matched.
+            if signer.verify(canonical, authorization: authorization) { matched = true }
+        }
+        guard matched else {
+            let stringToSign = SharedKeySigner.stringToSign(canonical, accountName: target.account)
+            throw .authenticationFailed(
+                "The MAC signature found in the HTTP request '\(credential[credential.index(after: colon)...])' is not the same as any computed signature. Server used following string to sign: '\(stringToSign)'.")
+        }
+        return .full
     }
 }

@@ -1,224 +1,419 @@
+import Crypto
 import Foundation
+import Logging
 import NIOCore
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
-/// A container's stored state.
-struct ContainerRecord: Codable, Sendable {
-    var name: String
-    var etag: String
-    var lastModified: Date
-    var metadata: [String: String]
-}
-
-/// A committed blob's stored state. `dataFile` names the file holding its bytes (Put Blob), or
-/// `parts` the committed block files in order (Put Block List: blocks are moved, never copied).
-/// The record is written after the data, so the record's atomic rename is the commit point.
-struct BlobRecord: Codable, Sendable {
-    struct Part: Codable, Sendable {
-        var file: String
-        var size: Int
-    }
-    var name: String
-    var dataFile: String
-    var parts: [Part]? = nil
-    var size: Int
-    var contentType: String?
-    var contentEncoding: String?
-    var contentLanguage: String?
-    var contentDisposition: String?
-    var cacheControl: String?
-    var contentMD5: String?
-    var etag: String
-    var created: Date
-    var lastModified: Date
-    var metadata: [String: String]
-}
-
-/// Blob data on disk, indexed in memory:
-/// `{root}/blob/{account}/{container}/container.json`, `blobs/{sha256(name)}.json` + its data file,
-/// `blocks/{sha256(name)}/{hex(blockid)}` for uncommitted blocks.
+/// Containers, committed blobs and uncommitted blocks, on disk under `{root}/blob` and indexed in
+/// memory.
+///
+/// Layout per container `{root}/blob/{account}/{container}/`:
+/// - `container.json`: the container record;
+/// - `blobs/{sha256(name)}.json`: one sidecar per committed blob (the commit point);
+/// - `data/{uuid}`: blob data files, written once and never modified;
+/// - `staging/{sha256(name)}/{hex(block id)}.{sequence}`: uncommitted blocks.
+///
+/// Bodies are streamed to `{root}/tmp` outside the actor; the actor only renames finished files into
+/// place and writes small JSON files, synchronously, on its own thread (`StoreThread`), so every
+/// state change is atomic with respect to other requests and crash-safe (temp → fsync → rename).
 actor BlobStore {
-    let root: String
-    var containers: [String: ContainerRecord] = [:]  // key: account/container
-    var blobs: [String: [String: BlobRecord]] = [:]  // key: account/container → name → record
-
-    init(root: String) throws {
-        self.root = root + "/blob"
-        try FileManager.default.createDirectory(atPath: self.root, withIntermediateDirectories: true)
-        try Self.load(root: self.root, containers: &containers, blobs: &blobs)
+    /// A container's in-memory state.
+    struct Container {
+        var record: ContainerRecord
+        var blobs: [String: BlobRecord] = [:]
+        /// Uncommitted blocks by blob-name hash, then block id.
+        var staged: [String: [String: StagedBlock]] = [:]
+        /// Blob names sorted by UTF-8 bytes; nil when it must be rebuilt.
+        var sortedNames: [String]? = nil
     }
 
-    /// Reads every record back after a restart and removes files no record points at.
-    static func load(root: String, containers: inout [String: ContainerRecord], blobs: inout [String: [String: BlobRecord]]) throws {
-        let fm = FileManager.default
+    let root: String
+    let temporaryDirectory: String
+    let logger: Logger
+    private nonisolated let thread: StoreThread
+    private var containers: [String: Container] = [:]
+    /// Files being read by an in-flight Put Block List; deleting them waits until they are released.
+    private var pins: [String: Int] = [:]
+    private var deferredRemovals: Set<String> = []
+    private var sequence: UInt64 = 0
+
+    /// The store runs on its own thread (see `StoreThread`).
+    nonisolated var unownedExecutor: UnownedSerialExecutor { thread.loop.executor.asUnownedSerialExecutor() }
+
+    init(dataDirectory: String, thread: StoreThread, logger: Logger) {
+        self.root = dataDirectory + "/blob"
+        self.temporaryDirectory = dataDirectory + "/tmp"
+        self.thread = thread
+        self.logger = logger
+    }
+
+    // MARK: Paths
+
+    func containerDirectory(_ account: String, _ container: String) -> String { "\(root)/\(account)/\(container)" }
+    static func key(_ account: String, _ container: String) -> String { account + "/" + container }
+    static func hash(_ name: String) -> String {
+        SHA256.hash(data: Data(name.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+    func sidecarPath(_ account: String, _ container: String, _ name: String) -> String {
+        containerDirectory(account, container) + "/blobs/" + Self.hash(name) + ".json"
+    }
+    func dataPath(_ account: String, _ container: String, _ file: String) -> String {
+        containerDirectory(account, container) + "/data/" + file
+    }
+    func stagingDirectory(_ account: String, _ container: String, _ name: String) -> String {
+        containerDirectory(account, container) + "/staging/" + Self.hash(name)
+    }
+    /// A fresh temporary path for a body being streamed in (same file system as the data).
+    nonisolated func newTemporaryPath() -> String {
+        temporaryDirectory + "/" + UUID().uuidString + ".upload"
+    }
+
+    // MARK: Loading
+
+    /// Reads everything back after a (re)start and removes what a crash left behind: temporary files,
+    /// data files no sidecar names, superseded block versions.
+    func load() throws {
+        POSIXFile.removeTree(temporaryDirectory)
+        try POSIXFile.makeDirectory(temporaryDirectory)
+        try POSIXFile.makeDirectory(root)
         let decoder = JSONDecoder()
-        for account in (try? fm.contentsOfDirectory(atPath: root)) ?? [] {
-            for container in (try? fm.contentsOfDirectory(atPath: "\(root)/\(account)")) ?? [] {
-                let dir = "\(root)/\(account)/\(container)"
-                guard let data = fm.contents(atPath: "\(dir)/container.json"),
+        decoder.dateDecodingStrategy = .secondsSince1970
+        for account in POSIXFile.list(root) {
+            for name in POSIXFile.list("\(root)/\(account)") {
+                let directory = containerDirectory(account, name)
+                guard let data = FileManager.default.contents(atPath: directory + "/container.json"),
                     let record = try? decoder.decode(ContainerRecord.self, from: data)
-                else { continue }
-                let key = "\(account)/\(container)"
-                containers[key] = record
-                var index: [String: BlobRecord] = [:]
+                else {
+                    logger.warning("removing incomplete container directory", metadata: ["devstorage.path": "\(directory)"])
+                    POSIXFile.removeTree(directory)
+                    continue
+                }
+                var container = Container(record: record)
                 var referenced = Set<String>()
-                let files = (try? fm.contentsOfDirectory(atPath: "\(dir)/blobs")) ?? []
-                for file in files where file.hasSuffix(".json") {
-                    if let data = fm.contents(atPath: "\(dir)/blobs/\(file)"), let blob = try? decoder.decode(BlobRecord.self, from: data) {
-                        index[blob.name] = blob
-                        referenced.formUnion(blob.files)
+                for file in POSIXFile.list(directory + "/blobs") {
+                    let path = directory + "/blobs/" + file
+                    guard file.hasSuffix(".json"), let data = FileManager.default.contents(atPath: path),
+                        let blob = try? decoder.decode(BlobRecord.self, from: data)
+                    else {
+                        POSIXFile.remove(path)
+                        continue
                     }
+                    container.blobs[blob.name] = blob
+                    referenced.insert(blob.dataFile)
                 }
-                for file in files where !file.hasSuffix(".json") && !referenced.contains(file) {
-                    try? fm.removeItem(atPath: "\(dir)/blobs/\(file)")
+                for file in POSIXFile.list(directory + "/data") where !referenced.contains(file) {
+                    POSIXFile.remove(directory + "/data/" + file)
                 }
-                blobs[key] = index
+                for blobHash in POSIXFile.list(directory + "/staging") {
+                    let stagingDirectory = directory + "/staging/" + blobHash
+                    var blocks: [String: StagedBlock] = [:]
+                    for file in POSIXFile.list(stagingDirectory) {
+                        let path = stagingDirectory + "/" + file
+                        let parts = file.split(separator: ".")
+                        guard parts.count == 2, let id = Self.blockID(fromHex: parts[0]), let sequence = UInt64(parts[1]),
+                            let size = POSIXFile.size(path)
+                        else {
+                            POSIXFile.remove(path)
+                            continue
+                        }
+                        self.sequence = max(self.sequence, sequence)
+                        if let existing = blocks[id] {
+                            if existing.sequence > sequence {
+                                POSIXFile.remove(path)
+                                continue
+                            }
+                            POSIXFile.remove(existing.path)
+                        }
+                        blocks[id] = StagedBlock(path: path, size: size, sequence: sequence)
+                    }
+                    if blocks.isEmpty { POSIXFile.removeTree(stagingDirectory) } else { container.staged[blobHash] = blocks }
+                }
+                containers[Self.key(account, name)] = container
             }
         }
     }
 
-    func containerDirectory(_ account: String, _ container: String) -> String { "\(root)/\(account)/\(container)" }
-
     // MARK: Containers
 
-    func container(_ account: String, _ name: String) -> ContainerRecord? { containers["\(account)/\(name)"] }
+    /// The container's record, or 404 `ContainerNotFound`.
+    func container(_ account: String, _ name: String) throws(StorageServiceError) -> ContainerRecord {
+        guard let container = containers[Self.key(account, name)] else { throw .containerNotFound }
+        return container.record
+    }
 
-    func createContainer(_ account: String, _ name: String, metadata: [String: String], now: Date) async throws -> ContainerRecord? {
-        let key = "\(account)/\(name)"
-        guard containers[key] == nil else { return nil }
-        let record = ContainerRecord(name: name, etag: ETag.make(now), lastModified: now, metadata: metadata)
-        containers[key] = record
-        blobs[key] = [:]
-        let dir = containerDirectory(account, name)
-        try FileManager.default.createDirectory(atPath: dir + "/blobs", withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(atPath: dir + "/blocks", withIntermediateDirectories: true)
-        try await DiskFile.write(try JSONEncoder().encode(record), to: dir + "/container.json")
+    /// Creates a container; 409 `ContainerAlreadyExists` if it exists.
+    func createContainer(_ account: String, _ name: String, metadata: [String: String], now: Date) throws -> ContainerRecord {
+        let key = Self.key(account, name)
+        guard containers[key] == nil else { throw StorageServiceError.containerAlreadyExists }
+        let record = ContainerRecord(name: name, etag: ETagGenerator.make(at: now), lastModified: now, metadata: metadata)
+        let directory = containerDirectory(account, name)
+        for sub in ["blobs", "data", "staging"] { try POSIXFile.makeDirectory(directory + "/" + sub) }
+        try writeJSON(record, to: directory + "/container.json")
+        containers[key] = Container(record: record)
         return record
     }
 
-    func deleteContainer(_ account: String, _ name: String) throws -> Bool {
-        let key = "\(account)/\(name)"
-        guard containers.removeValue(forKey: key) != nil else { return false }
-        blobs[key] = nil
-        try FileManager.default.removeItem(atPath: containerDirectory(account, name))
-        return true
+    /// Replaces a container's metadata.
+    func setContainerMetadata(_ account: String, _ name: String, metadata: [String: String], now: Date) throws -> ContainerRecord {
+        let key = Self.key(account, name)
+        guard var container = containers[key] else { throw StorageServiceError.containerNotFound }
+        container.record.metadata = metadata
+        container.record.etag = ETagGenerator.make(at: now)
+        container.record.lastModified = now
+        try writeJSON(container.record, to: containerDirectory(account, name) + "/container.json")
+        containers[key] = container
+        return container.record
+    }
+
+    /// Deletes a container and everything in it.
+    func deleteContainer(_ account: String, _ name: String) throws {
+        let key = Self.key(account, name)
+        guard containers[key] != nil else { throw StorageServiceError.containerNotFound }
+        let directory = containerDirectory(account, name)
+        // Rename first so a crash mid-delete never leaves a half-deleted container that loads.
+        let doomed = temporaryDirectory + "/" + UUID().uuidString + ".deleted"
+        try POSIXFile.rename(directory, to: doomed)
+        containers[key] = nil
+        POSIXFile.removeTree(doomed)
+    }
+
+    /// The container names of an account, sorted.
+    func containerNames(_ account: String) -> [ContainerRecord] {
+        containers.filter { $0.key.hasPrefix(account + "/") }.map(\.value.record).sorted { $0.name < $1.name }
     }
 
     // MARK: Blobs
 
-    func blob(_ account: String, _ container: String, _ name: String) -> BlobRecord? { blobs["\(account)/\(container)"]?[name] }
-
-    func list(_ account: String, _ container: String) -> [BlobRecord] {
-        (blobs["\(account)/\(container)"] ?? [:]).values.sorted { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }
+    /// The blob's record, or 404 `ContainerNotFound` / `BlobNotFound`.
+    func blob(_ account: String, _ container: String, _ name: String) throws(StorageServiceError) -> BlobRecord {
+        guard let state = containers[Self.key(account, container)] else { throw .containerNotFound }
+        guard let blob = state.blobs[name] else { throw .blobNotFound }
+        return blob
     }
 
-    /// A fresh path in the container for new blob data (written before the record points at it).
-    func newDataPath(_ account: String, _ container: String, _ name: String) -> (file: String, path: String) {
-        let file = DiskFile.name(for: name) + "-" + UUID().uuidString.lowercased() + ".data"
-        return (file, containerDirectory(account, container) + "/blobs/" + file)
+    /// The blob's record, if any (404 only for a missing container).
+    func existingBlob(_ account: String, _ container: String, _ name: String) throws(StorageServiceError) -> BlobRecord? {
+        guard let state = containers[Self.key(account, container)] else { throw .containerNotFound }
+        return state.blobs[name]
     }
 
-    /// The files holding a blob's bytes, in order, with their sizes.
-    func dataSegments(_ account: String, _ container: String, _ record: BlobRecord) -> [(path: String, size: Int)] {
-        let dir = containerDirectory(account, container) + "/blobs/"
-        guard let parts = record.parts else { return [(dir + record.dataFile, record.size)] }
-        return parts.map { (dir + $0.file, $0.size) }
+    /// The blob's record with its data file opened, consistent with each other even if the blob is
+    /// overwritten or deleted while the caller reads.
+    func openBlob(_ account: String, _ container: String, _ name: String) throws -> (BlobRecord, OpenFile) {
+        let record = try blob(account, container, name)
+        return (record, try OpenFile(path: dataPath(account, container, record.dataFile)))
     }
 
-    /// Moves committed blocks into the container's blob files (a rename each: no bytes copied).
-    /// A block listed twice is copied for its second use. The record must be committed afterwards.
-    func adoptBlocks(_ account: String, _ container: String, _ name: String, blockIDs: [String]) async throws -> [BlobRecord.Part] {
-        var parts: [BlobRecord.Part] = []
-        var moved: [String: String] = [:]
-        let dir = containerDirectory(account, container) + "/blobs/"
-        let stem = DiskFile.name(for: name) + "-" + UUID().uuidString.lowercased()
-        for (index, id) in blockIDs.enumerated() {
-            let source = try blockPath(account, container, name, blockID: id)
-            let file = "\(stem)-\(index).part"
-            if let first = moved[id] {
-                _ = try await DiskFile.concatenate([dir + first], to: dir + file)
+    /// Commits an uploaded temporary file as the blob's new content (Put Blob, Put Block List):
+    /// checks the conditions against the current blob, moves the file into place, writes the
+    /// sidecar, drops the old data and all uncommitted blocks.
+    func commitBlob(
+        _ account: String, _ container: String, _ name: String, upload: UploadedFile, conditions: BlobConditions,
+        properties: BlobProperties, contentMD5: String?, metadata: [String: String], committedBlocks: [CommittedBlock], now: Date
+    ) throws -> BlobRecord {
+        let key = Self.key(account, container)
+        guard var state = containers[key] else { throw StorageServiceError.containerNotFound }
+        let existing = state.blobs[name]
+        try conditions.checkWrite(existing: existing, creates: true)
+        let dataFile = UUID().uuidString.lowercased()
+        try POSIXFile.rename(upload.path, to: dataPath(account, container, dataFile))
+        let record = BlobRecord(
+            name: name, dataFile: dataFile, size: upload.size, properties: properties, contentMD5: contentMD5,
+            metadata: metadata, etag: ETagGenerator.make(at: now), created: existing?.created ?? now, lastModified: now,
+            committedBlocks: committedBlocks)
+        do {
+            try writeJSON(record, to: sidecarPath(account, container, name))
+        } catch {
+            POSIXFile.remove(dataPath(account, container, dataFile))
+            throw error
+        }
+        if let existing { removeWhenUnpinned(dataPath(account, container, existing.dataFile)) }
+        if existing == nil { state.sortedNames = nil }
+        state.blobs[name] = record
+        discardStaged(&state, account, container, name)
+        containers[key] = state
+        return record
+    }
+
+    /// Replaces a blob's metadata (new ETag and Last-Modified).
+    func setBlobMetadata(
+        _ account: String, _ container: String, _ name: String, metadata: [String: String], conditions: BlobConditions, now: Date
+    ) throws -> BlobRecord {
+        let key = Self.key(account, container)
+        var record = try blob(account, container, name)
+        try conditions.checkWrite(existing: record, creates: false)
+        record.metadata = metadata
+        record.etag = ETagGenerator.make(at: now)
+        record.lastModified = now
+        try writeJSON(record, to: sidecarPath(account, container, name))
+        containers[key]?.blobs[name] = record
+        return record
+    }
+
+    /// Deletes a blob (and its uncommitted blocks).
+    func deleteBlob(_ account: String, _ container: String, _ name: String, conditions: BlobConditions) throws {
+        let key = Self.key(account, container)
+        let record = try blob(account, container, name)
+        try conditions.checkWrite(existing: record, creates: false)
+        POSIXFile.remove(sidecarPath(account, container, name))
+        removeWhenUnpinned(dataPath(account, container, record.dataFile))
+        guard var state = containers[key] else { return }
+        state.blobs[name] = nil
+        state.sortedNames = nil
+        discardStaged(&state, account, container, name)
+        containers[key] = state
+    }
+
+    /// One page of List Blobs (see `BlobListing.page`).
+    func list(
+        _ account: String, _ container: String, prefix: String, delimiter: String?, start: String?, maxResults: Int
+    ) throws(StorageServiceError) -> BlobListing {
+        let key = Self.key(account, container)
+        guard var state = containers[key] else { throw .containerNotFound }
+        let names: [String]
+        if let sorted = state.sortedNames {
+            names = sorted
+        } else {
+            names = state.blobs.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+            state.sortedNames = names
+            containers[key] = state
+        }
+        return BlobListing.page(
+            names: names, prefix: prefix, delimiter: delimiter, start: start, maxResults: maxResults,
+            record: { state.blobs[$0] })
+    }
+
+    // MARK: Blocks
+
+    /// Stores an uploaded block as the newest uncommitted version of `blockID`.
+    /// Every block id of a blob must have the same length (400 `InvalidBlobOrBlock`).
+    func stageBlock(_ account: String, _ container: String, _ name: String, blockID: String, upload: UploadedFile) throws {
+        let key = Self.key(account, container)
+        guard var state = containers[key] else { throw StorageServiceError.containerNotFound }
+        let blobHash = Self.hash(name)
+        var blocks = state.staged[blobHash] ?? [:]
+        let otherLength = blocks.keys.first?.utf8.count ?? state.blobs[name]?.committedBlocks.first?.id.utf8.count
+        if let otherLength, otherLength != blockID.utf8.count { throw StorageServiceError.invalidBlobOrBlock }
+        if blocks[blockID] == nil, blocks.count >= 100_000 { throw StorageServiceError.blockCountExceedsLimit }
+        let directory = stagingDirectory(account, container, name)
+        try POSIXFile.makeDirectory(directory)
+        sequence += 1
+        let path = directory + "/" + Self.hex(blockID) + "." + String(sequence)
+        try POSIXFile.rename(upload.path, to: path)
+        if let replaced = blocks[blockID] { removeWhenUnpinned(replaced.path) }
+        blocks[blockID] = StagedBlock(path: path, size: upload.size, sequence: sequence)
+        state.staged[blobHash] = blocks
+        containers[key] = state
+    }
+
+    /// Which block a Put Block List entry names.
+    enum BlockChoice: Sendable {
+        case latest, committed, uncommitted
+    }
+
+    /// A resolved block list: the byte ranges to concatenate and the resulting committed list.
+    /// Its source files are pinned until `release(_:)`.
+    struct AssemblyPlan: Sendable {
+        var sources: [FileRange]
+        var blocks: [CommittedBlock]
+    }
+
+    /// Resolves a block list against the uncommitted and committed blocks (400 `InvalidBlockList`
+    /// for an unknown id), checks the conditions early, and pins the source files.
+    func planBlockList(
+        _ account: String, _ container: String, _ name: String, entries: [(BlockChoice, String)], conditions: BlobConditions
+    ) throws -> AssemblyPlan {
+        guard let state = containers[Self.key(account, container)] else { throw StorageServiceError.containerNotFound }
+        let existing = state.blobs[name]
+        try conditions.checkWrite(existing: existing, creates: true)
+        guard entries.count <= 50_000 else { throw StorageServiceError.blockCountExceedsLimit }
+        let staged = state.staged[Self.hash(name)] ?? [:]
+        var committed: [String: CommittedBlock] = [:]
+        for block in existing?.committedBlocks ?? [] { committed[block.id] = block }
+        let existingData = existing.map { dataPath(account, container, $0.dataFile) }
+        var plan = AssemblyPlan(sources: [], blocks: [])
+        var offset: Int64 = 0
+        for (choice, id) in entries {
+            let source: FileRange
+            switch (choice, staged[id], committed[id]) {
+            case (.latest, let block?, _), (.uncommitted, let block?, _):
+                source = FileRange(path: block.path, offset: 0, length: block.size)
+            case (.latest, nil, let block?), (.committed, _, let block?):
+                source = FileRange(path: existingData!, offset: block.offset, length: block.size)
+            default:
+                throw StorageServiceError.invalidBlockList
+            }
+            plan.sources.append(source)
+            plan.blocks.append(CommittedBlock(id: id, offset: offset, size: source.length))
+            offset += source.length
+        }
+        for path in Set(plan.sources.map(\.path)) { pins[path, default: 0] += 1 }
+        return plan
+    }
+
+    /// Unpins a plan's source files (after its commit or failure).
+    func release(_ plan: AssemblyPlan) {
+        for path in Set(plan.sources.map(\.path)) {
+            let count = (pins[path] ?? 1) - 1
+            if count > 0 {
+                pins[path] = count
             } else {
-                guard rename(source, dir + file) == 0 else { throw IOError(errnoCode: errno, reason: "rename block") }
-                moved[id] = file
+                pins[path] = nil
+                if deferredRemovals.remove(path) != nil {
+                    POSIXFile.remove(path)
+                    // A staging directory emptied by a commit goes too (fails harmlessly if not empty).
+                    if path.contains("/staging/") { POSIXFile.removeEmptyDirectory((path as NSString).deletingLastPathComponent) }
+                }
             }
-            let size = (try FileManager.default.attributesOfItem(atPath: dir + file)[.size] as? Int) ?? 0
-            parts.append(.init(file: file, size: size))
-        }
-        return parts
-    }
-
-    /// Commits a record (after its data file is durable) and drops the data it replaces.
-    func commit(_ account: String, _ container: String, _ record: BlobRecord) async throws {
-        let key = "\(account)/\(container)"
-        let dir = containerDirectory(account, container)
-        try await DiskFile.write(try JSONEncoder().encode(record), to: "\(dir)/blobs/\(DiskFile.name(for: record.name)).json")
-        let old = blobs[key]?[record.name]
-        blobs[key, default: [:]][record.name] = record
-        for file in Set(old?.files ?? []).subtracting(record.files) { try? FileManager.default.removeItem(atPath: "\(dir)/blobs/\(file)") }
-    }
-
-    func delete(_ account: String, _ container: String, _ name: String) throws {
-        let key = "\(account)/\(container)"
-        guard let record = blobs[key]?.removeValue(forKey: name) else { return }
-        let dir = containerDirectory(account, container)
-        try? FileManager.default.removeItem(atPath: "\(dir)/blobs/\(DiskFile.name(for: name)).json")
-        for file in record.files { try? FileManager.default.removeItem(atPath: "\(dir)/blobs/\(file)") }
-        try? FileManager.default.removeItem(atPath: blockDirectory(account, container, name))
-    }
-
-    // MARK: Uncommitted blocks
-
-    func blockDirectory(_ account: String, _ container: String, _ name: String) -> String {
-        containerDirectory(account, container) + "/blocks/" + DiskFile.name(for: name)
-    }
-
-    func blockPath(_ account: String, _ container: String, _ name: String, blockID: String) throws -> String {
-        let dir = blockDirectory(account, container, name)
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        return dir + "/" + Data(blockID.utf8).map { String(format: "%02x", $0) }.joined()
-    }
-
-    /// The uncommitted block ids of a blob (decoded from their file names).
-    func uncommittedBlocks(_ account: String, _ container: String, _ name: String) -> [String] {
-        let dir = blockDirectory(account, container, name)
-        return ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { !$0.contains(".tmp-") }.compactMap { hex in
-            var bytes: [UInt8] = []
-            var index = hex.startIndex
-            while index < hex.endIndex {
-                let next = hex.index(index, offsetBy: 2)
-                guard let byte = UInt8(hex[index..<next], radix: 16) else { return nil }
-                bytes.append(byte)
-                index = next
-            }
-            return String(decoding: bytes, as: UTF8.self)
         }
     }
 
-    func discardBlocks(_ account: String, _ container: String, _ name: String) {
-        try? FileManager.default.removeItem(atPath: blockDirectory(account, container, name))
+    /// The committed and uncommitted blocks of a blob (Get Block List).
+    func blockList(_ account: String, _ container: String, _ name: String) throws(StorageServiceError) -> (
+        committed: [CommittedBlock], uncommitted: [(id: String, size: Int64)]
+    ) {
+        guard let state = containers[Self.key(account, container)] else { throw .containerNotFound }
+        let staged = (state.staged[Self.hash(name)] ?? [:]).sorted { $0.value.sequence < $1.value.sequence }
+        let blob = state.blobs[name]
+        if blob == nil, staged.isEmpty { throw .blobNotFound }
+        return (blob?.committedBlocks ?? [], staged.map { (id: $0.key, size: $0.value.size) })
     }
-}
 
-extension BlobRecord {
-    /// Every data file the record points at.
-    var files: [String] { parts?.map(\.file) ?? [dataFile] }
-}
+    // MARK: Helpers
 
-/// ETags in Azure's shape: `0x8D…` from the time plus a counter, unique per write.
-enum ETag {
-    private static let counter = AtomicCounter()
-    static func make(_ date: Date) -> String {
-        let ticks = UInt64(max(0, date.timeIntervalSince1970) * 10_000_000) &+ 0x8D00_0000_0000_000
-        return "\"0x" + String(ticks &+ counter.next(), radix: 16, uppercase: true) + "\""
+    private func discardStaged(_ state: inout Container, _ account: String, _ container: String, _ name: String) {
+        let blobHash = Self.hash(name)
+        guard let blocks = state.staged.removeValue(forKey: blobHash) else { return }
+        for block in blocks.values { removeWhenUnpinned(block.path) }
+        if !blocks.values.contains(where: { pins[$0.path] != nil }) {
+            POSIXFile.removeTree(stagingDirectory(account, container, name))
+        }
     }
-}
 
-import Synchronization
+    private func removeWhenUnpinned(_ path: String) {
+        if pins[path] != nil { deferredRemovals.insert(path) } else { POSIXFile.remove(path) }
+    }
 
-final class AtomicCounter: Sendable {
-    private let value = Atomic<UInt64>(0)
-    func next() -> UInt64 { value.add(1, ordering: .relaxed).newValue }
+    private func writeJSON(_ value: some Encodable, to path: String) throws {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .secondsSince1970
+        encoder.outputFormatting = .sortedKeys
+        try POSIXFile.writeAtomically(try encoder.encode(value), to: path, temporaryDirectory: temporaryDirectory)
+    }
+
+    static func hex(_ id: String) -> String {
+        id.utf8.map { String(format: "%02x", $0) }.joined()
+    }
+
+    static func blockID(fromHex hex: Substring) -> String? {
+        guard hex.utf8.count % 2 == 0 else { return nil }
+        var bytes: [UInt8] = []
+        var index = hex.startIndex
+        while index < hex.endIndex {
+            let next = hex.index(index, offsetBy: 2)
+            guard let byte = UInt8(hex[index..<next], radix: 16) else { return nil }
+            bytes.append(byte)
+            index = next
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
 }

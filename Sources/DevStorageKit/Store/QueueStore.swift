@@ -1,155 +1,224 @@
 import Foundation
+import Logging
+import NIOCore
 
-/// A stored queue message.
-struct MessageRecord: Codable, Sendable {
-    var id: String
-    var text: String
-    var insertionTime: Date
-    /// `nil` when the message never expires (TTL −1).
-    var expirationTime: Date?
-    var nextVisible: Date
-    var dequeueCount: Int
-    var popReceipt: String
-}
-
-/// A stored queue.
-struct QueueRecord: Codable, Sendable {
-    var name: String
-    var metadata: [String: String]
-    var messages: [MessageRecord]
-}
-
-/// Queues with their messages; each queue is one JSON file rewritten atomically on every change,
-/// so visibility, dequeue counts and receipts survive a restart.
+/// Queues and their messages, on disk under `{root}/queue/{account}/{queue}/`: `queue.json` and
+/// one `messages/{id}.json` per message, each rewritten atomically (temp → fsync → rename) on every
+/// change, synchronously on the store's own thread (`StoreThread`), so every operation is atomic.
+///
+/// Time is always passed in (the emulator's clock, which tests can advance).
 actor QueueStore {
-    let root: String
-    var queues: [String: QueueRecord] = [:]  // key: account/queue
+    /// A queue's in-memory state.
+    struct Queue {
+        var record: QueueRecord
+        var messages: [String: MessageRecord] = [:]
+    }
 
-    init(root: String) throws {
-        self.root = root + "/queue"
-        try FileManager.default.createDirectory(atPath: self.root, withIntermediateDirectories: true)
+    let root: String
+    let temporaryDirectory: String
+    let logger: Logger
+    private nonisolated let thread: StoreThread
+    private var queues: [String: Queue] = [:]
+    private var sequence: UInt64 = 0
+
+    /// The store runs on its own thread (see `StoreThread`).
+    nonisolated var unownedExecutor: UnownedSerialExecutor { thread.loop.executor.asUnownedSerialExecutor() }
+
+    init(dataDirectory: String, thread: StoreThread, logger: Logger) {
+        self.root = dataDirectory + "/queue"
+        self.temporaryDirectory = dataDirectory + "/tmp"
+        self.thread = thread
+        self.logger = logger
+    }
+
+    static func key(_ account: String, _ queue: String) -> String { account + "/" + queue }
+    func queueDirectory(_ account: String, _ queue: String) -> String { "\(root)/\(account)/\(queue)" }
+    func messagePath(_ account: String, _ queue: String, _ id: String) -> String {
+        queueDirectory(account, queue) + "/messages/" + id + ".json"
+    }
+
+    // MARK: Loading
+
+    /// Reads all queues and messages back after a (re)start.
+    func load() throws {
+        try POSIXFile.makeDirectory(temporaryDirectory)
+        try POSIXFile.makeDirectory(root)
         let decoder = JSONDecoder()
-        for account in (try? FileManager.default.contentsOfDirectory(atPath: self.root)) ?? [] {
-            for file in (try? FileManager.default.contentsOfDirectory(atPath: "\(self.root)/\(account)")) ?? [] where file.hasSuffix(".json") {
-                if let data = FileManager.default.contents(atPath: "\(self.root)/\(account)/\(file)"),
-                    let queue = try? decoder.decode(QueueRecord.self, from: data)
-                {
-                    queues["\(account)/\(queue.name)"] = queue
+        decoder.dateDecodingStrategy = .secondsSince1970
+        for account in POSIXFile.list(root) {
+            for name in POSIXFile.list("\(root)/\(account)") {
+                let directory = queueDirectory(account, name)
+                guard let data = FileManager.default.contents(atPath: directory + "/queue.json"),
+                    let record = try? decoder.decode(QueueRecord.self, from: data)
+                else {
+                    POSIXFile.removeTree(directory)
+                    continue
                 }
+                var queue = Queue(record: record)
+                for file in POSIXFile.list(directory + "/messages") {
+                    let path = directory + "/messages/" + file
+                    guard file.hasSuffix(".json"), let data = FileManager.default.contents(atPath: path),
+                        let message = try? decoder.decode(MessageRecord.self, from: data)
+                    else {
+                        POSIXFile.remove(path)
+                        continue
+                    }
+                    queue.messages[message.id] = message
+                    sequence = max(sequence, message.sequence)
+                }
+                queues[Self.key(account, name)] = queue
             }
         }
     }
 
-    enum Failure: Error { case queueNotFound, messageNotFound, popReceiptMismatch }
+    // MARK: Queues
 
-    private func save(_ account: String, _ queue: QueueRecord) async throws {
-        let dir = "\(root)/\(account)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        try await DiskFile.write(try JSONEncoder().encode(queue), to: "\(dir)/\(queue.name).json")
-    }
-
-    private func live(_ account: String, _ name: String, now: Date) throws -> QueueRecord {
-        guard var queue = queues["\(account)/\(name)"] else { throw Failure.queueNotFound }
-        queue.messages.removeAll { $0.expirationTime.map { $0 <= now } ?? false }
-        return queue
-    }
-
-    /// Creates a queue: `true` created, `false` existed with the same metadata, `nil` existed with other metadata.
-    func create(_ account: String, _ name: String, metadata: [String: String]) async throws -> Bool? {
-        if let existing = queues["\(account)/\(name)"] {
-            return existing.metadata.lowercasedKeys == metadata.lowercasedKeys ? false : nil
+    /// Whether a queue was created (true) or already existed with the same metadata (false);
+    /// 409 `QueueAlreadyExists` if it exists with different metadata.
+    func createQueue(_ account: String, _ name: String, metadata: [String: String]) throws -> Bool {
+        let key = Self.key(account, name)
+        if let existing = queues[key] {
+            guard Metadata.equal(existing.record.metadata, metadata) else { throw StorageServiceError.queueAlreadyExists }
+            return false
         }
-        let queue = QueueRecord(name: name, metadata: metadata, messages: [])
-        queues["\(account)/\(name)"] = queue
-        try await save(account, queue)
+        let record = QueueRecord(name: name, metadata: metadata)
+        let directory = queueDirectory(account, name)
+        try POSIXFile.makeDirectory(directory + "/messages")
+        try writeJSON(record, to: directory + "/queue.json")
+        queues[key] = Queue(record: record)
         return true
     }
 
-    func delete(_ account: String, _ name: String) throws {
-        guard queues.removeValue(forKey: "\(account)/\(name)") != nil else { throw Failure.queueNotFound }
-        try? FileManager.default.removeItem(atPath: "\(root)/\(account)/\(name).json")
+    /// Deletes a queue and its messages.
+    func deleteQueue(_ account: String, _ name: String) throws {
+        let key = Self.key(account, name)
+        guard queues[key] != nil else { throw StorageServiceError.queueNotFound }
+        let doomed = temporaryDirectory + "/" + UUID().uuidString + ".deleted"
+        try POSIXFile.rename(queueDirectory(account, name), to: doomed)
+        queues[key] = nil
+        POSIXFile.removeTree(doomed)
     }
 
-    func metadata(_ account: String, _ name: String, now: Date) throws -> (metadata: [String: String], count: Int) {
-        let queue = try live(account, name, now: now)
-        return (queue.metadata, queue.messages.count)
+    /// Metadata and the approximate message count (visible and invisible, unexpired).
+    func queueProperties(_ account: String, _ name: String, now: Date) throws -> (metadata: [String: String], count: Int) {
+        let queue = try purgeExpired(account, name, now: now)
+        return (queue.record.metadata, queue.messages.count)
     }
 
-    func setMetadata(_ account: String, _ name: String, _ metadata: [String: String], now: Date) async throws {
-        var queue = try live(account, name, now: now)
-        queue.metadata = metadata
-        queues["\(account)/\(name)"] = queue
-        try await save(account, queue)
+    /// Replaces a queue's metadata.
+    func setQueueMetadata(_ account: String, _ name: String, metadata: [String: String]) throws {
+        let key = Self.key(account, name)
+        guard var queue = queues[key] else { throw StorageServiceError.queueNotFound }
+        queue.record.metadata = metadata
+        try writeJSON(queue.record, to: queueDirectory(account, name) + "/queue.json")
+        queues[key] = queue
     }
 
-    func put(_ account: String, _ name: String, text: String, visibilityTimeout: Int, ttl: Int, now: Date) async throws -> MessageRecord {
-        var queue = try live(account, name, now: now)
+    /// The queues of an account, sorted by name.
+    func queueRecords(_ account: String) -> [QueueRecord] {
+        queues.filter { $0.key.hasPrefix(account + "/") }.map(\.value.record).sorted { $0.name < $1.name }
+    }
+
+    // MARK: Messages
+
+    /// Adds a message.
+    func put(
+        _ account: String, _ queue: String, text: String, visibilityTimeout: Int, timeToLive: Int?, now: Date
+    ) throws -> MessageRecord {
+        _ = try purgeExpired(account, queue, now: now)
+        sequence += 1
         let message = MessageRecord(
-            id: UUID().uuidString.lowercased(), text: text, insertionTime: now,
-            expirationTime: ttl == -1 ? nil : now.addingTimeInterval(TimeInterval(ttl)),
-            nextVisible: now.addingTimeInterval(TimeInterval(visibilityTimeout)), dequeueCount: 0, popReceipt: Self.newReceipt())
-        queue.messages.append(message)
-        queues["\(account)/\(name)"] = queue
-        try await save(account, queue)
+            id: UUID().uuidString.lowercased(), sequence: sequence, text: text, insertionTime: now,
+            expirationTime: timeToLive.map { now.addingTimeInterval(TimeInterval($0)) },
+            timeNextVisible: now.addingTimeInterval(TimeInterval(visibilityTimeout)), dequeueCount: 0,
+            popReceipt: PopReceipt.make())
+        try save(message, account, queue)
         return message
     }
 
-    func get(_ account: String, _ name: String, count: Int, visibilityTimeout: Int, now: Date) async throws -> [MessageRecord] {
-        var queue = try live(account, name, now: now)
-        var taken: [MessageRecord] = []
-        for index in queue.messages.indices where taken.count < count && queue.messages[index].nextVisible <= now {
-            queue.messages[index].dequeueCount += 1
-            queue.messages[index].popReceipt = Self.newReceipt()
-            queue.messages[index].nextVisible = now.addingTimeInterval(TimeInterval(visibilityTimeout))
-            taken.append(queue.messages[index])
+    /// Dequeues up to `count` visible messages: each gets a new pop receipt, `DequeueCount + 1` and
+    /// stays invisible for `visibilityTimeout` seconds. Approximately FIFO (insertion order).
+    func get(_ account: String, _ queue: String, count: Int, visibilityTimeout: Int, now: Date) throws -> [MessageRecord] {
+        let state = try purgeExpired(account, queue, now: now)
+        let visible = state.messages.values.filter { $0.timeNextVisible <= now }.sorted { $0.sequence < $1.sequence }.prefix(count)
+        var result: [MessageRecord] = []
+        for var message in visible {
+            message.dequeueCount += 1
+            message.popReceipt = PopReceipt.make()
+            message.timeNextVisible = now.addingTimeInterval(TimeInterval(visibilityTimeout))
+            try save(message, account, queue)
+            result.append(message)
         }
-        queues["\(account)/\(name)"] = queue
-        if !taken.isEmpty { try await save(account, queue) }
-        return taken
+        return result
     }
 
-    func peek(_ account: String, _ name: String, count: Int, now: Date) throws -> [MessageRecord] {
-        Array(try live(account, name, now: now).messages.filter { $0.nextVisible <= now }.prefix(count))
+    /// Up to `count` visible messages, without changing anything.
+    func peek(_ account: String, _ queue: String, count: Int, now: Date) throws -> [MessageRecord] {
+        let state = try purgeExpired(account, queue, now: now)
+        return Array(state.messages.values.filter { $0.timeNextVisible <= now }.sorted { $0.sequence < $1.sequence }.prefix(count))
     }
 
-    func deleteMessage(_ account: String, _ name: String, id: String, popReceipt: String, now: Date) async throws {
-        var queue = try live(account, name, now: now)
-        guard let index = queue.messages.firstIndex(where: { $0.id == id }) else { throw Failure.messageNotFound }
-        guard queue.messages[index].popReceipt == popReceipt else { throw Failure.popReceiptMismatch }
-        queue.messages.remove(at: index)
-        queues["\(account)/\(name)"] = queue
-        try await save(account, queue)
+    /// Deletes a message if `popReceipt` is its current receipt.
+    func delete(_ account: String, _ queue: String, id: String, popReceipt: String, now: Date) throws {
+        let message = try current(account, queue, id: id, popReceipt: popReceipt, now: now)
+        POSIXFile.remove(messagePath(account, queue, message.id))
+        queues[Self.key(account, queue)]?.messages[message.id] = nil
     }
 
-    func update(_ account: String, _ name: String, id: String, popReceipt: String, visibilityTimeout: Int, text: String?, now: Date) async throws -> MessageRecord {
-        var queue = try live(account, name, now: now)
-        guard let index = queue.messages.firstIndex(where: { $0.id == id }) else { throw Failure.messageNotFound }
-        guard queue.messages[index].popReceipt == popReceipt else { throw Failure.popReceiptMismatch }
-        queue.messages[index].popReceipt = Self.newReceipt()
-        queue.messages[index].nextVisible = now.addingTimeInterval(TimeInterval(visibilityTimeout))
-        if let text { queue.messages[index].text = text }
-        queues["\(account)/\(name)"] = queue
-        try await save(account, queue)
-        return queue.messages[index]
+    /// Gives a message a new receipt and visibility time, and optionally new text.
+    func update(
+        _ account: String, _ queue: String, id: String, popReceipt: String, visibilityTimeout: Int, text: String?, now: Date
+    ) throws -> MessageRecord {
+        var message = try current(account, queue, id: id, popReceipt: popReceipt, now: now)
+        message.popReceipt = PopReceipt.make()
+        message.timeNextVisible = now.addingTimeInterval(TimeInterval(visibilityTimeout))
+        if let text { message.text = text }
+        try save(message, account, queue)
+        return message
     }
 
-    func clear(_ account: String, _ name: String, now: Date) async throws {
-        var queue = try live(account, name, now: now)
-        queue.messages.removeAll()
-        queues["\(account)/\(name)"] = queue
-        try await save(account, queue)
+    /// Deletes every message of a queue.
+    func clear(_ account: String, _ queue: String) throws {
+        let key = Self.key(account, queue)
+        guard let state = queues[key] else { throw StorageServiceError.queueNotFound }
+        for id in state.messages.keys { POSIXFile.remove(messagePath(account, queue, id)) }
+        queues[key]?.messages = [:]
     }
 
-    /// Opaque receipts with `+`, `/` and `=` in them, so clients' query encoding is exercised.
-    static func newReceipt() -> String {
-        var bytes = [UInt8](repeating: 0, count: 16)
-        for index in bytes.indices { bytes[index] = UInt8.random(in: 0...255) }
-        bytes[0] = 0xFB  // base64 of 0xFB… starts with "+"
-        bytes[3] = 0xFF  // and contains "/"
-        return Data(bytes).base64EncodedString()
-    }
-}
+    // MARK: Helpers
 
-extension Dictionary where Key == String, Value == String {
-    var lowercasedKeys: [String: String] { Dictionary(uniqueKeysWithValues: map { ($0.key.lowercased(), $0.value) }) }
+    /// The message, checked against its receipt: 404 `MessageNotFound` if unknown or expired,
+    /// 400 `PopReceiptMismatch` if the receipt is not the current one.
+    private func current(_ account: String, _ queue: String, id: String, popReceipt: String, now: Date) throws -> MessageRecord {
+        let state = try purgeExpired(account, queue, now: now)
+        guard let message = state.messages[id] else { throw StorageServiceError.messageNotFound }
+        guard let receipt = message.popReceipt, receipt == popReceipt else { throw StorageServiceError.popReceiptMismatch }
+        return message
+    }
+
+    /// Removes expired messages of a queue and returns what is left (404 `QueueNotFound`).
+    private func purgeExpired(_ account: String, _ name: String, now: Date) throws -> Queue {
+        let key = Self.key(account, name)
+        guard var queue = queues[key] else { throw StorageServiceError.queueNotFound }
+        let expired = queue.messages.values.filter { $0.isExpired(at: now) }
+        guard !expired.isEmpty else { return queue }
+        for message in expired {
+            POSIXFile.remove(messagePath(account, name, message.id))
+            queue.messages[message.id] = nil
+        }
+        queues[key] = queue
+        return queue
+    }
+
+    private func save(_ message: MessageRecord, _ account: String, _ queue: String) throws {
+        try writeJSON(message, to: messagePath(account, queue, message.id))
+        queues[Self.key(account, queue)]?.messages[message.id] = message
+    }
+
+    private func writeJSON(_ value: some Encodable, to path: String) throws {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .secondsSince1970
+        encoder.outputFormatting = .sortedKeys
+        try POSIXFile.writeAtomically(try encoder.encode(value), to: path, temporaryDirectory: temporaryDirectory)
+    }
 }

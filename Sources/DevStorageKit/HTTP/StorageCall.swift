@@ -1,0 +1,22 @@
+import Foundation
+import Hummingbird
+import Logging
+
+/// Everything a controller needs about one authenticated request.
+struct StorageCall: Sendable {
+    var request: Request
+    var target: RequestTarget
+    var query: QueryParameters
+    var operation: StorageOperation
+    var grant: AccessGrant
+    /// The emulator's current time (with the clock offset).
+    var now: Date
+    var logger: Logger
+
+    var isHead: Bool { request.method == .head }
+
+    /// The service endpoint as the client addressed it: `http://{Host}/{account}`.
+    var serviceEndpoint: String {
+        "http://\(request.head.authority ?? "127.0.0.1")/\(target.account)"
+    }
+}
