@@ -64,7 +64,7 @@ actor BlobStore {
     }
     /// A fresh temporary path for a body being streamed in (same file system as the data).
     nonisolated func newTemporaryPath() -> String {
-        temporaryDirectory + "/" + UUID().uuidString + ".upload"
+        temporaryDirectory + "/" + UUID().uuidString + ".tmp-upload"
     }
 
     // MARK: Loading
