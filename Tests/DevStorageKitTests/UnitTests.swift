@@ -43,7 +43,7 @@ struct UnitTests {
         let names = ["a/1", "a/2", "a/b/3", "b", "c/1"]
         func record(_ name: String) -> BlobRecord? {
             BlobRecord(
-                name: name, dataFile: "", size: 0, properties: .init(), contentMD5: nil, metadata: [:], etag: "\"0x1\"",
+                name: name, segments: [], size: 0, properties: .init(), contentMD5: nil, metadata: [:], etag: "\"0x1\"",
                 created: Date(), lastModified: Date(), committedBlocks: [])
         }
         let page = BlobListing.page(names: names, prefix: "", delimiter: "/", start: nil, maxResults: 2, record: record)

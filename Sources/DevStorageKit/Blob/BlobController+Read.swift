@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import HTTPTypes
 import Hummingbird
+import NIOCore
 import StorageKit
 
 extension BlobController {
@@ -9,7 +10,7 @@ extension BlobController {
     func getBlob(_ call: StorageCall) async throws -> Response {
         let (container, name) = try blobName(call)
         let conditions = try BlobConditions(headers: call.request.headers)
-        let (record, file) = try await store.openBlob(call.target.account, container, name)
+        let (record, lease) = try await store.openBlob(call.target.account, container, name)
         if try conditions.isNotModified(record) {
             return Response(status: .notModified, headers: BlobHeaders.versionHeaders(etag: record.etag, lastModified: record.lastModified))
         }
@@ -25,7 +26,7 @@ extension BlobController {
         guard let rangeHeader, let range = ByteRange(rangeHeader) else {
             headers[.contentMD5] = record.contentMD5
             headers[.contentLength] = "\(record.size)"
-            return Response(status: .ok, headers: headers, body: ResponseBodies.file(file, offset: 0, count: record.size))
+            return Response(status: .ok, headers: headers, body: ResponseBodies.blob(lease, offset: 0, count: record.size))
         }
         let span = try range.resolve(size: record.size)
         let count = span.upperBound - span.lowerBound + 1
@@ -36,12 +37,16 @@ extension BlobController {
             guard count <= 4 << 20 else {
                 throw StorageServiceError.outOfRangeInput("x-ms-range-get-content-md5 needs a range of at most 4 MiB")
             }
-            let bytes = try await file.read(offset: span.lowerBound, count: Int(count))
+            var bytes = ByteBuffer()
+            try await lease.read(offset: span.lowerBound, count: count) { chunk in
+                var chunk = chunk
+                bytes.writeBuffer(&chunk)
+            }
             headers[.contentMD5] = Data(Insecure.MD5.hash(data: Data(bytes.readableBytesView))).base64EncodedString()
             return Response(status: .partialContent, headers: headers, body: .init(byteBuffer: bytes))
         }
         return Response(
-            status: .partialContent, headers: headers, body: ResponseBodies.file(file, offset: span.lowerBound, count: count))
+            status: .partialContent, headers: headers, body: ResponseBodies.blob(lease, offset: span.lowerBound, count: count))
     }
 
     /// Get Blob Metadata (GET/HEAD `?comp=metadata`).

@@ -29,9 +29,9 @@ extension BlobController {
                 throw StorageServiceError.invalidHeaderValue("Content-Length", "\(length) (received \(upload.size) bytes)")
             }
             if let expectedMD5, expectedMD5 != upload.md5 { throw StorageServiceError.md5Mismatch }
-            record = try await store.commitBlob(
+            record = try await store.commitUpload(
                 call.target.account, container, name, upload: upload, conditions: conditions, properties: properties,
-                contentMD5: upload.md5?.base64EncodedString(), metadata: metadata, committedBlocks: [], now: call.now)
+                metadata: metadata, now: call.now)
         } catch {
             upload.discard()
             throw error
@@ -64,8 +64,8 @@ extension BlobController {
         return Response(status: .created, headers: headers)
     }
 
-    /// Put Block List: resolves the list, assembles the blob from block files into a temporary file,
-    /// then commits it like Put Blob. Uncommitted blocks not in the list are discarded.
+    /// Put Block List: commits the listed blocks as the blob without copying bytes (see
+    /// `BlobStore.commitBlockList`). Uncommitted blocks not in the list are discarded.
     func putBlockList(_ call: StorageCall) async throws -> Response {
         let (container, name) = try blobName(call)
         let headers = call.request.headers
@@ -83,23 +83,9 @@ extension BlobController {
         let existing = try await store.existingBlob(account, container, name)
         try requireWriteIfExists(call, exists: existing != nil)
 
-        let plan = try await store.planBlockList(account, container, name, entries: list.entries, conditions: conditions)
-        let record: BlobRecord
-        do {
-            let upload = try await UploadedFile.assemble(plan.sources, to: store.newTemporaryPath())
-            do {
-                record = try await store.commitBlob(
-                    account, container, name, upload: upload, conditions: conditions, properties: properties,
-                    contentMD5: storedMD5, metadata: metadata, committedBlocks: plan.blocks, now: call.now)
-            } catch {
-                upload.discard()
-                throw error
-            }
-        } catch {
-            await store.release(plan)
-            throw error
-        }
-        await store.release(plan)
+        let record = try await store.commitBlockList(
+            account, container, name, entries: list.entries, conditions: conditions, properties: properties,
+            contentMD5: storedMD5, metadata: metadata, now: call.now)
         var response = BlobHeaders.versionHeaders(etag: record.etag, lastModified: record.lastModified)
         response[.contentMD5] = Data(Insecure.MD5.hash(data: body)).base64EncodedString()
         response[.xMsRequestServerEncrypted] = "true"

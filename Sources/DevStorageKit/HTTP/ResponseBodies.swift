@@ -4,17 +4,11 @@ import NIOCore
 
 /// Response bodies: streamed files and connection-cutting (fault injection).
 enum ResponseBodies {
-    /// Streams `count` bytes of `file` from `offset` in chunks; backpressure comes from the channel.
-    static func file(_ file: OpenFile, offset: Int64, count: Int64, chunkSize: Int = 256 * 1024) -> ResponseBody {
+    /// Streams `count` bytes of a blob from `offset`; backpressure comes from the channel. The lease
+    /// keeps the data files on disk until the body is done (or dropped).
+    static func blob(_ lease: BlobReadLease, offset: Int64, count: Int64) -> ResponseBody {
         ResponseBody(contentLength: Int(count)) { writer in
-            var position = offset
-            let end = offset + count
-            while position < end {
-                let chunk = try await file.read(offset: position, count: Int(min(Int64(chunkSize), end - position)))
-                guard chunk.readableBytes > 0 else { throw StorageServiceError.internalError }
-                try await writer.write(chunk)
-                position += Int64(chunk.readableBytes)
-            }
+            try await lease.read(offset: offset, count: count) { chunk in try await writer.write(chunk) }
             try await writer.finish(nil)
         }
     }

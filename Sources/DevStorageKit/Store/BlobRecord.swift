@@ -1,12 +1,16 @@
 import Foundation
 
 /// A committed block blob as stored in its JSON sidecar. The sidecar's atomic rename is the commit
-/// point: the data file it names is always complete and durable before the sidecar is written.
+/// point: the data files it names are always complete and durable before the sidecar is written.
+///
+/// A blob's bytes are the concatenation of its `segments`: one whole file for Put Blob; for Put
+/// Block List one segment per listed block, each a block file hard-linked into the data directory
+/// (never copied) or a segment re-used from the blob's previous version.
 struct BlobRecord: Codable, Sendable, Equatable {
     /// The blob name (decoded, any UTF-8, `/` allowed).
     var name: String
-    /// File name of the data in the container's `data` directory.
-    var dataFile: String
+    /// The byte ranges of data files that make up the blob, in order.
+    var segments: [BlobSegment]
     /// Size in bytes.
     var size: Int64
     /// Content headers stored with the blob.
@@ -21,6 +25,10 @@ struct BlobRecord: Codable, Sendable, Equatable {
     var created: Date
     /// Last write time (data, properties or metadata).
     var lastModified: Date
-    /// The committed block list, as ranges of the data file (empty for Put Blob).
+    /// The committed block list (Put Block List); `committedBlocks[i]` is stored in `segments[i]`.
+    /// Empty for Put Blob.
     var committedBlocks: [CommittedBlock]
+
+    /// The data file names this record refers to.
+    var files: Set<String> { Set(segments.map(\.file)) }
 }

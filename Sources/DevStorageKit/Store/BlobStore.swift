@@ -31,9 +31,8 @@ actor BlobStore {
     let logger: Logger
     private nonisolated let thread: StoreThread
     private var containers: [String: Container] = [:]
-    /// Files being read by an in-flight Put Block List; deleting them waits until they are released.
-    private var pins: [String: Int] = [:]
-    private var deferredRemovals: Set<String> = []
+    /// Files that readers still use (removal waits for them).
+    nonisolated let pins = PinTable()
     private var sequence: UInt64 = 0
 
     /// The store runs on its own thread (see `StoreThread`).
@@ -98,7 +97,7 @@ actor BlobStore {
                         continue
                     }
                     container.blobs[blob.name] = blob
-                    referenced.insert(blob.dataFile)
+                    referenced.formUnion(blob.files)
                 }
                 for file in POSIXFile.list(directory + "/data") where !referenced.contains(file) {
                     POSIXFile.remove(directory + "/data/" + file)
@@ -196,40 +195,111 @@ actor BlobStore {
         return state.blobs[name]
     }
 
-    /// The blob's record with its data file opened, consistent with each other even if the blob is
-    /// overwritten or deleted while the caller reads.
-    func openBlob(_ account: String, _ container: String, _ name: String) throws -> (BlobRecord, OpenFile) {
+    /// The blob's record with a read lease on its data files, consistent with each other even if the
+    /// blob is overwritten or deleted while the caller reads.
+    func openBlob(_ account: String, _ container: String, _ name: String) throws -> (BlobRecord, BlobReadLease) {
         let record = try blob(account, container, name)
-        return (record, try OpenFile(path: dataPath(account, container, record.dataFile)))
+        let segments = record.segments.map {
+            BlobReadLease.Segment(path: dataPath(account, container, $0.file), offset: $0.offset, length: $0.length)
+        }
+        return (record, BlobReadLease(segments: segments, pins: pins))
     }
 
-    /// Commits an uploaded temporary file as the blob's new content (Put Blob, Put Block List):
-    /// checks the conditions against the current blob, moves the file into place, writes the
-    /// sidecar, drops the old data and all uncommitted blocks.
-    func commitBlob(
+    /// Put Blob: commits an uploaded temporary file as the blob's new content. Checks the conditions
+    /// against the current blob, moves the file into place, writes the sidecar, drops the old data
+    /// and all uncommitted blocks.
+    func commitUpload(
         _ account: String, _ container: String, _ name: String, upload: UploadedFile, conditions: BlobConditions,
-        properties: BlobProperties, contentMD5: String?, metadata: [String: String], committedBlocks: [CommittedBlock], now: Date
+        properties: BlobProperties, metadata: [String: String], now: Date
     ) throws -> BlobRecord {
-        let key = Self.key(account, container)
-        guard var state = containers[key] else { throw StorageServiceError.containerNotFound }
+        guard let state = containers[Self.key(account, container)] else { throw StorageServiceError.containerNotFound }
         let existing = state.blobs[name]
         try conditions.checkWrite(existing: existing, creates: true)
         let dataFile = UUID().uuidString.lowercased()
         try POSIXFile.rename(upload.path, to: dataPath(account, container, dataFile))
         let record = BlobRecord(
-            name: name, dataFile: dataFile, size: upload.size, properties: properties, contentMD5: contentMD5,
-            metadata: metadata, etag: ETagGenerator.make(at: now), created: existing?.created ?? now, lastModified: now,
-            committedBlocks: committedBlocks)
+            name: name, segments: [BlobSegment(file: dataFile, offset: 0, length: upload.size)], size: upload.size,
+            properties: properties, contentMD5: upload.md5?.base64EncodedString(), metadata: metadata,
+            etag: ETagGenerator.make(at: now), created: existing?.created ?? now, lastModified: now, committedBlocks: [])
+        return try commit(record, replacing: existing, account, container, newFiles: [dataFile])
+    }
+
+    /// Which block a Put Block List entry names.
+    enum BlockChoice: Sendable {
+        case latest, committed, uncommitted
+    }
+
+    /// Put Block List: resolves the list against the uncommitted blocks and the current committed
+    /// list (400 `InvalidBlockList` for an unknown id), checks the conditions, and commits. No bytes
+    /// are copied: uncommitted blocks are hard-linked into the data directory, committed ones are
+    /// re-used segments. The staging files are removed only after the sidecar is written, so a crash
+    /// before that leaves the blocks staged for a retry.
+    func commitBlockList(
+        _ account: String, _ container: String, _ name: String, entries: [(BlockChoice, String)],
+        conditions: BlobConditions, properties: BlobProperties, contentMD5: String?, metadata: [String: String], now: Date
+    ) throws -> BlobRecord {
+        guard let state = containers[Self.key(account, container)] else { throw StorageServiceError.containerNotFound }
+        let existing = state.blobs[name]
+        try conditions.checkWrite(existing: existing, creates: true)
+        guard entries.count <= 50_000 else { throw StorageServiceError.blockCountExceedsLimit }
+        let staged = state.staged[Self.hash(name)] ?? [:]
+        var committed: [String: BlobSegment] = [:]
+        if let existing {
+            for (block, segment) in zip(existing.committedBlocks, existing.segments) { committed[block.id] = segment }
+        }
+        var linked: [String: String] = [:]  // staging path → new data file
+        var segments: [BlobSegment] = []
+        var blocks: [CommittedBlock] = []
         do {
-            try writeJSON(record, to: sidecarPath(account, container, name))
+            for (choice, id) in entries {
+                let segment: BlobSegment
+                switch (choice, staged[id], committed[id]) {
+                case (.latest, let block?, _), (.uncommitted, let block?, _):
+                    let file: String
+                    if let done = linked[block.path] {
+                        file = done
+                    } else {
+                        file = UUID().uuidString.lowercased()
+                        try POSIXFile.link(block.path, to: dataPath(account, container, file))
+                        linked[block.path] = file
+                    }
+                    segment = BlobSegment(file: file, offset: 0, length: block.size)
+                case (.latest, nil, let reused?), (.committed, _, let reused?):
+                    segment = reused
+                default:
+                    throw StorageServiceError.invalidBlockList
+                }
+                segments.append(segment)
+                blocks.append(CommittedBlock(id: id, size: segment.length))
+            }
         } catch {
-            POSIXFile.remove(dataPath(account, container, dataFile))
+            for file in linked.values { POSIXFile.remove(dataPath(account, container, file)) }
             throw error
         }
-        if let existing { removeWhenUnpinned(dataPath(account, container, existing.dataFile)) }
+        let size = segments.reduce(0) { $0 + $1.length }
+        let record = BlobRecord(
+            name: name, segments: segments, size: size, properties: properties, contentMD5: contentMD5, metadata: metadata,
+            etag: ETagGenerator.make(at: now), created: existing?.created ?? now, lastModified: now, committedBlocks: blocks)
+        return try commit(record, replacing: existing, account, container, newFiles: Set(linked.values))
+    }
+
+    /// Writes the sidecar (the commit point), then drops the previous version's files that the new
+    /// one does not use and all uncommitted blocks. On failure the new files are removed.
+    private func commit(
+        _ record: BlobRecord, replacing existing: BlobRecord?, _ account: String, _ container: String, newFiles: Set<String>
+    ) throws -> BlobRecord {
+        let key = Self.key(account, container)
+        do {
+            try writeJSON(record, to: sidecarPath(account, container, record.name))
+        } catch {
+            for file in newFiles { POSIXFile.remove(dataPath(account, container, file)) }
+            throw error
+        }
+        for file in (existing?.files ?? []).subtracting(record.files) { pins.remove(dataPath(account, container, file)) }
+        guard var state = containers[key] else { return record }
         if existing == nil { state.sortedNames = nil }
-        state.blobs[name] = record
-        discardStaged(&state, account, container, name)
+        state.blobs[record.name] = record
+        discardStaged(&state, account, container, record.name)
         containers[key] = state
         return record
     }
@@ -255,7 +325,7 @@ actor BlobStore {
         let record = try blob(account, container, name)
         try conditions.checkWrite(existing: record, creates: false)
         POSIXFile.remove(sidecarPath(account, container, name))
-        removeWhenUnpinned(dataPath(account, container, record.dataFile))
+        for file in record.files { pins.remove(dataPath(account, container, file)) }
         guard var state = containers[key] else { return }
         state.blobs[name] = nil
         state.sortedNames = nil
@@ -299,72 +369,10 @@ actor BlobStore {
         sequence += 1
         let path = directory + "/" + Self.hex(blockID) + "." + String(sequence)
         try POSIXFile.rename(upload.path, to: path)
-        if let replaced = blocks[blockID] { removeWhenUnpinned(replaced.path) }
+        if let replaced = blocks[blockID] { POSIXFile.remove(replaced.path) }
         blocks[blockID] = StagedBlock(path: path, size: upload.size, sequence: sequence)
         state.staged[blobHash] = blocks
         containers[key] = state
-    }
-
-    /// Which block a Put Block List entry names.
-    enum BlockChoice: Sendable {
-        case latest, committed, uncommitted
-    }
-
-    /// A resolved block list: the byte ranges to concatenate and the resulting committed list.
-    /// Its source files are pinned until `release(_:)`.
-    struct AssemblyPlan: Sendable {
-        var sources: [FileRange]
-        var blocks: [CommittedBlock]
-    }
-
-    /// Resolves a block list against the uncommitted and committed blocks (400 `InvalidBlockList`
-    /// for an unknown id), checks the conditions early, and pins the source files.
-    func planBlockList(
-        _ account: String, _ container: String, _ name: String, entries: [(BlockChoice, String)], conditions: BlobConditions
-    ) throws -> AssemblyPlan {
-        guard let state = containers[Self.key(account, container)] else { throw StorageServiceError.containerNotFound }
-        let existing = state.blobs[name]
-        try conditions.checkWrite(existing: existing, creates: true)
-        guard entries.count <= 50_000 else { throw StorageServiceError.blockCountExceedsLimit }
-        let staged = state.staged[Self.hash(name)] ?? [:]
-        var committed: [String: CommittedBlock] = [:]
-        for block in existing?.committedBlocks ?? [] { committed[block.id] = block }
-        let existingData = existing.map { dataPath(account, container, $0.dataFile) }
-        var plan = AssemblyPlan(sources: [], blocks: [])
-        var offset: Int64 = 0
-        for (choice, id) in entries {
-            let source: FileRange
-            switch (choice, staged[id], committed[id]) {
-            case (.latest, let block?, _), (.uncommitted, let block?, _):
-                source = FileRange(path: block.path, offset: 0, length: block.size)
-            case (.latest, nil, let block?), (.committed, _, let block?):
-                source = FileRange(path: existingData!, offset: block.offset, length: block.size)
-            default:
-                throw StorageServiceError.invalidBlockList
-            }
-            plan.sources.append(source)
-            plan.blocks.append(CommittedBlock(id: id, offset: offset, size: source.length))
-            offset += source.length
-        }
-        for path in Set(plan.sources.map(\.path)) { pins[path, default: 0] += 1 }
-        return plan
-    }
-
-    /// Unpins a plan's source files (after its commit or failure).
-    func release(_ plan: AssemblyPlan) {
-        for path in Set(plan.sources.map(\.path)) {
-            let count = (pins[path] ?? 1) - 1
-            if count > 0 {
-                pins[path] = count
-            } else {
-                pins[path] = nil
-                if deferredRemovals.remove(path) != nil {
-                    POSIXFile.remove(path)
-                    // A staging directory emptied by a commit goes too (fails harmlessly if not empty).
-                    if path.contains("/staging/") { POSIXFile.removeEmptyDirectory((path as NSString).deletingLastPathComponent) }
-                }
-            }
-        }
     }
 
     /// The committed and uncommitted blocks of a blob (Get Block List).
@@ -383,14 +391,8 @@ actor BlobStore {
     private func discardStaged(_ state: inout Container, _ account: String, _ container: String, _ name: String) {
         let blobHash = Self.hash(name)
         guard let blocks = state.staged.removeValue(forKey: blobHash) else { return }
-        for block in blocks.values { removeWhenUnpinned(block.path) }
-        if !blocks.values.contains(where: { pins[$0.path] != nil }) {
-            POSIXFile.removeTree(stagingDirectory(account, container, name))
-        }
-    }
-
-    private func removeWhenUnpinned(_ path: String) {
-        if pins[path] != nil { deferredRemovals.insert(path) } else { POSIXFile.remove(path) }
+        for block in blocks.values { POSIXFile.remove(block.path) }
+        POSIXFile.removeEmptyDirectory(stagingDirectory(account, container, name))
     }
 
     private func writeJSON(_ value: some Encodable, to path: String) throws {

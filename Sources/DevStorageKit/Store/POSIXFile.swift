@@ -74,6 +74,13 @@ enum POSIXFile {
         }
     }
 
+    /// Makes `destination` a second name of `source` (same file system; no bytes copied).
+    static func link(_ source: String, to destination: String) throws {
+        guard systemLink(source, destination) == 0 else {
+            throw IOError(errnoCode: errno, reason: "link \(source) → \(destination)")
+        }
+    }
+
     /// Removes a file; a missing file is not an error.
     static func remove(_ path: String) {
         _ = unlink(path)
@@ -151,5 +158,15 @@ private func systemRename(_ source: String, _ destination: String) -> Int32 {
     Musl.rename(source, destination)
     #else
     Glibc.rename(source, destination)
+    #endif
+}
+
+private func systemLink(_ source: String, _ destination: String) -> Int32 {
+    #if canImport(Darwin)
+    Darwin.link(source, destination)
+    #elseif canImport(Musl)
+    Musl.link(source, destination)
+    #else
+    Glibc.link(source, destination)
     #endif
 }

@@ -11,7 +11,7 @@ import Musl
 import Darwin
 #endif
 
-/// A request body (or assembled blob) written to a temporary file: durable (fsynced) but not yet
+/// A request body written to a temporary file: durable (fsynced) but not yet
 /// visible; the store renames it into place when it commits.
 struct UploadedFile: Sendable {
     /// Path of the temporary file.
@@ -73,45 +73,5 @@ struct UploadedFile: Sendable {
             throw error
         }
         return UploadedFile(path: path, size: offset, md5: Data(md5.finalize()))
-    }
-
-    /// Concatenates byte ranges of existing files into a new file at `path` (for Put Block List),
-    /// copying in chunks on NIO's thread pool, then fsyncs it. Removed again if anything fails.
-    static func assemble(_ sources: [FileRange], to path: String, chunkSize: Int = 8 << 20) async throws -> UploadedFile {
-        let pool = NIOThreadPool.singleton
-        let descriptor = try await pool.runIfActive {
-            try POSIXFile.open(path, flags: O_WRONLY | O_CREAT | O_EXCL)
-        }
-        var written: Int64 = 0
-        do {
-            for source in sources where source.length > 0 {
-                let input = try await pool.runIfActive { try POSIXFile.open(source.path, flags: O_RDONLY) }
-                defer { POSIXFile.close(input) }
-                var copied: Int64 = 0
-                while copied < source.length {
-                    let count = Int(min(Int64(chunkSize), source.length - copied))
-                    let (from, to) = (source.offset + copied, written)
-                    let read = try await pool.runIfActive {
-                        let buffer = try POSIXFile.read(input, count: count, at: from)
-                        try buffer.withUnsafeReadableBytes { try POSIXFile.write(descriptor, $0, at: to) }
-                        return buffer.readableBytes
-                    }
-                    guard read == count else {
-                        throw IOError(errnoCode: EIO, reason: "block file \(source.path) is shorter than recorded")
-                    }
-                    copied += Int64(read)
-                    written += Int64(read)
-                }
-            }
-            try await pool.runIfActive {
-                try POSIXFile.sync(descriptor)
-                POSIXFile.close(descriptor)
-            }
-        } catch {
-            POSIXFile.close(descriptor)
-            POSIXFile.remove(path)
-            throw error
-        }
-        return UploadedFile(path: path, size: written, md5: nil)
     }
 }
