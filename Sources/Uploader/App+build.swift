@@ -1,0 +1,83 @@
+import AsyncHTTPClient
+import Hummingbird
+import Logging
+import NIOCore
+import NIOPosix
+import Prometheus
+import QueueKit
+import ServiceLifecycle
+import StorageKit
+
+/// Builds the uploader: storage clients, controllers, middleware and the HTTP server. Tests call
+/// it with port 0 and devstorage's account; `App` adds signal handling and metrics set-up.
+func buildApplication(
+    configuration: UploaderConfiguration,
+    account: StorageAccount,
+    registry: PrometheusCollectorRegistry? = nil,
+    logger: Logger
+) async throws -> some ApplicationProtocol {
+    // One client for every storage call: pooled connections (enough for the concurrent uploads'
+    // blocks), a connect timeout so "storage down" shows in seconds, not after the request deadline.
+    var httpConfiguration = HTTPClient.Configuration()
+    httpConfiguration.timeout = .init(connect: .seconds(5), read: .seconds(60))
+    httpConfiguration.connectionPool = .init(
+        idleTimeout: .seconds(60),
+        concurrentHTTP1ConnectionsPerHostSoftLimit: max(16, configuration.maxConcurrentUploads * configuration.staging.maxConcurrency))
+    httpConfiguration.decompression = .disabled
+    let httpClient = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: httpConfiguration)
+
+    let blobs = BlobClient(account: account, transport: httpClient, logger: logger)
+    let queues = QueueClient(account: account, transport: httpClient, logger: logger)
+    let ingest = Ingest(
+        blobs: blobs, queues: queues, staging: configuration.staging,
+        rawContainer: PipelineNames.rawContainer, statusContainer: PipelineNames.statusContainer, queue: PipelineNames.jobQueue)
+
+    if configuration.createStorage {
+        do {
+            for container in [PipelineNames.rawContainer, PipelineNames.statusContainer, PipelineNames.processedContainer] {
+                _ = try await blobs.createContainer(container)
+            }
+            _ = try await queues.createQueue(PipelineNames.jobQueue)
+        } catch {
+            // Missing rights to create them is normal where Terraform made them; readiness tells if they are absent.
+            logger.warning("could not create the containers and queue (they may already exist)", metadata: ["error": "\(error)"])
+        }
+    }
+
+    let router = Router(context: UploaderRequestContext.self)
+    router.add(middleware: RequestLogMiddleware())
+    router.add(middleware: MetricsMiddleware())
+    try WebController().addRoutes(to: router)
+    HealthController(ingest: ingest, registry: registry).addRoutes(to: router)
+
+    let api = router.group().add(middleware: APIKeyMiddleware(keys: APIKeys(keys: configuration.apiKeys), disabled: configuration.authDisabled))
+    UploadController(
+        ingest: ingest, configuration: configuration, gate: ConcurrencyGate(limit: configuration.maxConcurrentUploads),
+        rateLimiter: RateLimiter(ratePerSecond: configuration.ratePerSecond, burst: configuration.rateBurst),
+        metrics: UploaderMetrics()
+    ).addRoutes(to: api)
+    JobsController(ingest: ingest, links: configuration.links, linksTTLSeconds: configuration.linksTTLSeconds).addRoutes(to: api)
+
+    let maxUploadBytes = configuration.maxUploadBytes
+    return Application(
+        router: router,
+        server: .http1(
+            configuration: .init(
+                additionalChannelHandlers: [UploadConnectionHandler(maxUploadBytes: maxUploadBytes)],
+                idleTimeout: .seconds(Int64(configuration.idleTimeoutSeconds)),
+                httpDecoderConfiguration: .init(maxHeaderFieldSize: 8 * 1024, maxHeaderListSize: 32 * 1024, maxHeaderFieldCount: 100))),
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "mediapipeline-uploader"),
+        services: [HTTPClientService(client: httpClient)],
+        logger: logger)
+}
+
+/// Shuts the storage HTTP client down after the server has finished its in-flight requests
+/// (the application stops its own services after the server).
+struct HTTPClientService: Service {
+    let client: HTTPClient
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        try await client.shutdown()
+    }
+}

@@ -1,0 +1,56 @@
+import HTTPTypes
+import HummingbirdCore
+import NIOCore
+import NIOHTTPTypes
+
+/// Connection-level help for large uploads, placed after HTTP decoding:
+///
+/// - `Expect: 100-continue`: answers `100 Continue` when the declared length is within the limit,
+///   so curl (which asks for every body over 1 MB) starts sending at once instead of after a 1 s
+///   wait. Over the limit it stays silent: the handler's 413 reaches the client before the body.
+/// - A response that carries `Connection: close` (413, 431: answered before the body was read)
+///   closes the connection once written, instead of the server draining gigabytes nobody wants.
+final class UploadConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundOut = HTTPResponsePart
+
+    private let maxUploadBytes: Int
+    private var closeAfterResponse = false
+
+    init(maxUploadBytes: Int) {
+        self.maxUploadBytes = maxUploadBytes
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if case .head(let head) = unwrapInboundIn(data), head.headerFields[.expect]?.lowercased() == "100-continue" {
+            let declared = head.headerFields[.contentLength].flatMap { Int($0) } ?? 0
+            if declared <= maxUploadBytes {
+                context.writeAndFlush(wrapOutboundOut(.head(HTTPResponse(status: .continue))), promise: nil)
+            }
+        }
+        context.fireChannelRead(data)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        let part = unwrapOutboundIn(data)
+        switch part {
+        case .head(let head):
+            if head.status.code >= 200, head.headerFields[.connection]?.lowercased() == "close" { closeAfterResponse = true }
+            context.write(data, promise: promise)
+        case .body:
+            context.write(data, promise: promise)
+        case .end:
+            guard closeAfterResponse else {
+                context.write(data, promise: promise)
+                return
+            }
+            closeAfterResponse = false
+            let written = context.eventLoop.makePromise(of: Void.self)
+            written.futureResult.cascade(to: promise)
+            context.writeAndFlush(data, promise: written)
+            written.futureResult.whenComplete { _ in context.close(promise: nil) }
+        }
+    }
+}

@@ -1,0 +1,72 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import NIOFoundationCompat
+
+/// Every error the uploader answers with. One opaque code per failure, one place that maps codes
+/// to HTTP (`response(from:context:)`), one JSON shape: `{"error": {"code", "message"}}`.
+struct UploaderError: Error, HTTPResponseError, CustomStringConvertible {
+    /// A stable, documented error code (see `openapi.yaml`).
+    struct Code: RawRepresentable, Hashable, Sendable {
+        let rawValue: String
+        static let unauthorized = Code(rawValue: "Unauthorized")
+        static let rateLimited = Code(rawValue: "RateLimited")
+        static let busy = Code(rawValue: "ServerBusy")
+        static let payloadTooLarge = Code(rawValue: "PayloadTooLarge")
+        static let unsupportedMediaType = Code(rawValue: "UnsupportedMediaType")
+        static let emptyFile = Code(rawValue: "EmptyFile")
+        static let noFile = Code(rawValue: "NoFile")
+        static let malformedMultipart = Code(rawValue: "MalformedMultipart")
+        static let tooManyParts = Code(rawValue: "TooManyParts")
+        static let partHeadersTooLarge = Code(rawValue: "PartHeadersTooLarge")
+        static let incompleteBody = Code(rawValue: "IncompleteBody")
+        static let storageUnavailable = Code(rawValue: "StorageUnavailable")
+        static let jobNotFound = Code(rawValue: "JobNotFound")
+        static let outputNotFound = Code(rawValue: "OutputNotFound")
+        static let badRequest = Code(rawValue: "BadRequest")
+        static let shuttingDown = Code(rawValue: "ShuttingDown")
+    }
+
+    let code: Code
+    let message: String
+    /// Seconds the client should wait before trying again (429 and 503).
+    var retryAfter: Int?
+
+    init(_ code: Code, _ message: String, retryAfter: Int? = nil) {
+        self.code = code
+        self.message = message
+        self.retryAfter = retryAfter
+    }
+
+    var status: HTTPResponse.Status {
+        switch code {
+        case .unauthorized: .unauthorized
+        case .rateLimited: .tooManyRequests
+        case .busy, .storageUnavailable, .shuttingDown: .serviceUnavailable
+        case .payloadTooLarge: .contentTooLarge
+        case .unsupportedMediaType: .unsupportedMediaType
+        case .partHeadersTooLarge: .requestHeaderFieldsTooLarge
+        case .jobNotFound, .outputNotFound: .notFound
+        default: .badRequest
+        }
+    }
+
+    struct ErrorBody: Codable {
+        struct Detail: Codable { let code: String; let message: String }
+        let error: Detail
+    }
+
+    var description: String { "\(code.rawValue): \(message)" }
+
+    func response(from request: Request, context: some RequestContext) throws -> Response {
+        let data = try JSONEncoder().encode(ErrorBody(error: .init(code: code.rawValue, message: message)))
+        var headers: HTTPFields = [.contentType: "application/json; charset=utf-8"]
+        if let retryAfter { headers[.retryAfter] = String(retryAfter) }
+        if code == .unauthorized { headers[.wwwAuthenticate] = #"Bearer realm="uploader", X-API-Key"# }
+        // An error answered before the body was read ends the connection, so the client does not
+        // have to send (and we do not have to drain) the rest of a large body.
+        if status == .contentTooLarge || status == .requestHeaderFieldsTooLarge { headers[.connection] = "close" }
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(data: data)))
+    }
+}

@@ -1,0 +1,111 @@
+import Configuration
+import Foundation
+import Logging
+import QueueKit
+import StorageKit
+
+/// Everything the uploader reads from configuration. Providers are chained by `App`: flags
+/// (`--uploader-port 9090`), then environment variables (`UPLOADER_PORT`), then these defaults.
+///
+/// | Key | Environment | Default |
+/// |---|---|---|
+/// | `uploader.host` | `UPLOADER_HOST` | `0.0.0.0` |
+/// | `uploader.port` | `UPLOADER_PORT` | 8080 (0 = any free port) |
+/// | `uploader.api.keys` | `UPLOADER_API_KEYS` | none; comma-separated keys (secret) |
+/// | `uploader.api.keys.file` | `UPLOADER_API_KEYS_FILE` | none; a file of keys, one per line (a mounted Secret) |
+/// | `uploader.auth.disabled` | `UPLOADER_AUTH_DISABLED` | `false`; with no keys configured the uploader refuses to start unless this is `true` |
+/// | `uploader.max.upload.bytes` | `UPLOADER_MAX_UPLOAD_BYTES` | 2147483648 (2 GiB) per request |
+/// | `uploader.max.files` | `UPLOADER_MAX_FILES` | 10 files per request |
+/// | `uploader.multipart.max.parts` | `UPLOADER_MULTIPART_MAX_PARTS` | 16 |
+/// | `uploader.multipart.max.header.bytes` | `UPLOADER_MULTIPART_MAX_HEADER_BYTES` | 8192 per part |
+/// | `uploader.multipart.max.header.lines` | `UPLOADER_MULTIPART_MAX_HEADER_LINES` | 32 per part |
+/// | `uploader.max.concurrent.uploads` | `UPLOADER_MAX_CONCURRENT_UPLOADS` | 32 (more → 503 + `Retry-After`) |
+/// | `uploader.rate.per.second` | `UPLOADER_RATE_PER_SECOND` | 20 uploads per second per key (0 = no limit) |
+/// | `uploader.rate.burst` | `UPLOADER_RATE_BURST` | 40 |
+/// | `uploader.idle.timeout.seconds` | `UPLOADER_IDLE_TIMEOUT_SECONDS` | 30: a connection that sends nothing for this long is closed |
+/// | `uploader.block.size.bytes` | `UPLOADER_BLOCK_SIZE_BYTES` | 4194304 (4 MiB) |
+/// | `uploader.block.concurrency` | `UPLOADER_BLOCK_CONCURRENCY` | 3 blocks in flight per upload |
+/// | `uploader.links` | `UPLOADER_LINKS` | `sas` (short-lived read SAS URLs) or `proxy` (`/jobs/{id}/outputs/{name}` through the uploader) |
+/// | `uploader.links.ttl.seconds` | `UPLOADER_LINKS_TTL_SECONDS` | 3600 |
+/// | `uploader.storage.create` | `UPLOADER_STORAGE_CREATE` | `true`: create the containers and the queue at start if missing |
+/// | `uploader.shutdown.grace.seconds` | `UPLOADER_SHUTDOWN_GRACE_SECONDS` | 30 |
+/// | `uploader.log.level` | `UPLOADER_LOG_LEVEL` | `info` |
+///
+/// Storage is configured by the `azure.*` keys of `StorageAccount.Configuration`
+/// (`AZURE_STORAGE_CONNECTION_STRING`, or workload identity with `AZURE_STORAGE_ACCOUNT`).
+struct UploaderConfiguration: Sendable {
+    enum Links: String, Sendable { case sas, proxy }
+
+    var host = "0.0.0.0"
+    var port = 8080
+    var apiKeys: [String] = []
+    var authDisabled = false
+    var maxUploadBytes = 2 << 30
+    var maxFiles = 10
+    var multipart = MultipartReader.Limits()
+    var maxConcurrentUploads = 32
+    var ratePerSecond = 20.0
+    var rateBurst = 40
+    var idleTimeoutSeconds = 30
+    var staging = BlobClient.StagedUploadOptions(blockSize: 4 << 20, maxConcurrency: 3)
+    var links = Links.sas
+    var linksTTLSeconds = 3600
+    var createStorage = true
+    var shutdownGraceSeconds = 30
+    var logLevel = Logger.Level.info
+    var storage = StorageAccount.Configuration()
+
+    init() {}
+
+    struct Invalid: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    init(reader: ConfigReader) throws {
+        let config = reader.scoped(to: "uploader")
+        host = config.string(forKey: "host", default: host)
+        port = config.int(forKey: "port", default: port)
+        var keys = config.string(forKey: "api.keys", isSecret: true).map(APIKeys.parse) ?? []
+        if let file = config.string(forKey: "api.keys.file"), !file.isEmpty {
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+                throw Invalid(description: "cannot read the API key file \(file)")
+            }
+            keys += APIKeys.parse(text)
+        }
+        apiKeys = keys
+        authDisabled = config.bool(forKey: "auth.disabled", default: false)
+        maxUploadBytes = config.int(forKey: "max.upload.bytes", default: maxUploadBytes)
+        maxFiles = config.int(forKey: "max.files", default: maxFiles)
+        multipart.maxParts = config.int(forKey: "multipart.max.parts", default: multipart.maxParts)
+        multipart.maxHeaderBytes = config.int(forKey: "multipart.max.header.bytes", default: multipart.maxHeaderBytes)
+        multipart.maxHeaderLines = config.int(forKey: "multipart.max.header.lines", default: multipart.maxHeaderLines)
+        maxConcurrentUploads = config.int(forKey: "max.concurrent.uploads", default: maxConcurrentUploads)
+        ratePerSecond = config.double(forKey: "rate.per.second", default: ratePerSecond)
+        rateBurst = config.int(forKey: "rate.burst", default: rateBurst)
+        idleTimeoutSeconds = config.int(forKey: "idle.timeout.seconds", default: idleTimeoutSeconds)
+        staging.blockSize = config.int(forKey: "block.size.bytes", default: staging.blockSize)
+        staging.maxConcurrency = config.int(forKey: "block.concurrency", default: staging.maxConcurrency)
+        let linksValue = config.string(forKey: "links", default: links.rawValue)
+        guard let links = Links(rawValue: linksValue.lowercased()) else {
+            throw Invalid(description: "uploader.links must be `sas` or `proxy`, not \(linksValue)")
+        }
+        self.links = links
+        linksTTLSeconds = config.int(forKey: "links.ttl.seconds", default: linksTTLSeconds)
+        createStorage = config.bool(forKey: "storage.create", default: createStorage)
+        shutdownGraceSeconds = config.int(forKey: "shutdown.grace.seconds", default: shutdownGraceSeconds)
+        logLevel = config.string(forKey: "log.level").flatMap { Logger.Level(rawValue: $0.lowercased()) } ?? .info
+        storage = StorageAccount.Configuration(reader: reader)
+        try validate()
+    }
+
+    func validate() throws {
+        guard !apiKeys.isEmpty || authDisabled else {
+            throw Invalid(description: "no API keys: set UPLOADER_API_KEYS (comma-separated) or UPLOADER_API_KEYS_FILE, or UPLOADER_AUTH_DISABLED=true for a private network")
+        }
+        guard maxUploadBytes > 0, maxFiles > 0, maxConcurrentUploads > 0, staging.blockSize >= 64 << 10,
+            staging.blockSize <= 100 << 20, staging.maxConcurrency > 0
+        else {
+            throw Invalid(description: "limits must be positive; the block size between 64 KiB and 100 MiB")
+        }
+    }
+}
