@@ -14,6 +14,7 @@ func buildApplication(
     configuration: UploaderConfiguration,
     account: StorageAccount,
     registry: PrometheusCollectorRegistry? = nil,
+    retryPolicy: RetryPolicy = .default,
     logger: Logger
 ) async throws -> some ApplicationProtocol {
     // One client for every storage call: pooled connections (enough for the concurrent uploads'
@@ -26,8 +27,8 @@ func buildApplication(
     httpConfiguration.decompression = .disabled
     let httpClient = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: httpConfiguration)
 
-    let blobs = BlobClient(account: account, transport: httpClient, logger: logger)
-    let queues = QueueClient(account: account, transport: httpClient, logger: logger)
+    let blobs = BlobClient(account: account, transport: httpClient, retryPolicy: retryPolicy, logger: logger)
+    let queues = QueueClient(account: account, transport: httpClient, retryPolicy: retryPolicy, logger: logger)
     let ingest = Ingest(
         blobs: blobs, queues: queues, staging: configuration.staging,
         rawContainer: PipelineNames.rawContainer, statusContainer: PipelineNames.statusContainer, queue: PipelineNames.jobQueue)

@@ -6,9 +6,6 @@ import Synchronization
 import TestSupport
 import Testing
 
-extension RetryPolicy {
-    static let fast = RetryPolicy(maxRetries: 3, baseDelay: .milliseconds(10), maxDelay: .milliseconds(100), attemptTimeout: .seconds(10), overallTimeout: .seconds(30))
-}
 
 @Suite("Queue client and lease against devstorage over real sockets")
 struct QueueClientTests {

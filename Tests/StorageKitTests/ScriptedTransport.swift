@@ -50,7 +50,3 @@ final class ScriptedTransport: StorageTransport {
     }
 }
 
-/// A fast retry policy for tests.
-extension RetryPolicy {
-    static let fast = RetryPolicy(maxRetries: 3, baseDelay: .milliseconds(5), maxDelay: .milliseconds(50), attemptTimeout: .seconds(10), overallTimeout: .seconds(30))
-}

@@ -40,7 +40,7 @@ struct APIKeys: Sendable {
     /// Keys from a comma- or newline-separated list (the `UPLOADER_API_KEYS` variable or a mounted
     /// secret file); blanks and `#` comment lines are ignored.
     static func parse(_ text: String) -> [String] {
-        text.split(whereSeparator: { $0 == "," || $0 == "\n" || $0 == "\r" })
+        text.split(whereSeparator: { $0 == "," || $0.isNewline })
             .map { $0.trimmingCharacters(in: .whitespaces) }
             .filter { !$0.isEmpty && !$0.hasPrefix("#") }
     }

@@ -42,7 +42,7 @@ struct JobsController: Sendable {
         }
         let download = try await ingest.blobs.download(container, blob)
         var headers: HTTPFields = [
-            .contentType: download.properties.contentType ?? output.contentType,
+            .contentType: output.contentType,
             .contentLength: String(download.properties.contentLength),
             .cacheControl: "private, max-age=3600",
         ]

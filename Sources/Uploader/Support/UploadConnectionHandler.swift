@@ -9,7 +9,8 @@ import NIOHTTPTypes
 ///   so curl (which asks for every body over 1 MB) starts sending at once instead of after a 1 s
 ///   wait. Over the limit it stays silent: the handler's 413 reaches the client before the body.
 /// - A response that carries `Connection: close` (413, 431: answered before the body was read)
-///   closes the connection once written, instead of the server draining gigabytes nobody wants.
+///   ends the connection once written (half-close, then close after 5 s), instead of the server
+///   draining gigabytes nobody wants.
 final class UploadConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
@@ -50,7 +51,13 @@ final class UploadConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
             let written = context.eventLoop.makePromise(of: Void.self)
             written.futureResult.cascade(to: promise)
             context.writeAndFlush(data, promise: written)
-            written.futureResult.whenComplete { _ in context.close(promise: nil) }
+            // Lingering close: stop writing, let the client read the answer and stop sending (an
+            // immediate close while it still sends would reset the connection and can lose the
+            // answer); whatever still arrives is discarded; close fully after a few seconds.
+            written.futureResult.whenComplete { _ in
+                context.close(mode: .output, promise: nil)
+                context.eventLoop.scheduleTask(in: .seconds(5)) { context.close(promise: nil) }
+            }
         }
     }
 }

@@ -60,7 +60,7 @@ struct UploaderError: Error, HTTPResponseError, CustomStringConvertible {
     var description: String { "\(code.rawValue): \(message)" }
 
     func response(from request: Request, context: some RequestContext) throws -> Response {
-        let data = try JSONEncoder().encode(ErrorBody(error: .init(code: code.rawValue, message: message)))
+        let data = try JSONEncoder.uploader.encode(ErrorBody(error: .init(code: code.rawValue, message: message)))
         var headers: HTTPFields = [.contentType: "application/json; charset=utf-8"]
         if let retryAfter { headers[.retryAfter] = String(retryAfter) }
         if code == .unauthorized { headers[.wwwAuthenticate] = #"Bearer realm="uploader", X-API-Key"# }

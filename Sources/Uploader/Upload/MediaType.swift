@@ -65,9 +65,10 @@ struct MediaType: Sendable, Equatable {
             if let compatible = brand(at: offset) { brands.append(compatible) }
             offset += 4
         }
+        // HEIC's brands win wherever they are listed (iPhones write `mif1` first, then `heic`).
+        if brands.contains(where: { ["heic", "heix", "heim", "heis", "hevc", "hevx"].contains($0) }) { return .heic }
         for brand in brands {
             switch brand {
-            case "heic", "heix", "heim", "heis", "hevc", "hevx": return .heic
             // AVIF shares HEIF's container but is not on the allowlist.
             case "avif", "avis": return nil
             case "mif1", "msf1", "heif": return brands.contains("avif") || brands.contains("avis") ? nil : .heif
