@@ -1,1 +1,219 @@
+// MediaPipeline upload page: plain JavaScript, no build step.
+// Uploads each file with its own request (so each has a progress bar), then polls its job.
+"use strict";
 
+const KEY_STORAGE = "mediapipeline.apiKey";
+const POLL_MS = 1500;
+
+const messages = {
+  Unauthorized: "The API key was not accepted. Enter it again.",
+  RateLimited: "Too many uploads at once for this key. It will be retried shortly.",
+  ServerBusy: "The uploader is busy. It will be retried shortly.",
+  PayloadTooLarge: "This file is larger than the uploader accepts.",
+  UnsupportedMediaType: "This file is not a supported photo or video.",
+  EmptyFile: "This file is empty.",
+  StorageUnavailable: "Storage is unavailable right now; nothing was kept. Try again in a moment.",
+  IncompleteBody: "The upload was interrupted before the whole file arrived.",
+};
+
+const processingErrors = {
+  unsupported: "This file's format or codec is not supported.",
+  corrupt: "The file is damaged or incomplete and could not be read.",
+  limit: "The file is over a processing limit (size, resolution or duration).",
+};
+
+function $(selector) { return document.querySelector(selector); }
+
+function apiKey() { return sessionStorage.getItem(KEY_STORAGE); }
+
+function askForKey(reason) {
+  $("#key-form").hidden = false;
+  $("#forget-key").hidden = true;
+  const error = $("#key-error");
+  error.hidden = !reason;
+  error.textContent = reason || "";
+  $("#api-key").focus();
+}
+
+function formatBytes(bytes) {
+  if (bytes == null) return "?";
+  const units = ["B", "KB", "MB", "GB"];
+  let value = bytes, unit = 0;
+  while (value >= 1000 && unit < units.length - 1) { value /= 1000; unit++; }
+  return `${value.toFixed(value < 10 && unit > 0 ? 1 : 0)} ${units[unit]}`;
+}
+
+function plainError(body, status) {
+  const code = body && body.error && body.error.code;
+  if (code && messages[code]) return messages[code];
+  if (body && body.error && body.error.message) return body.error.message;
+  if (status === 0) return "The connection to the uploader was lost.";
+  return `The upload failed (HTTP ${status}).`;
+}
+
+function addJobRow(file) {
+  const row = $("#job-template").content.firstElementChild.cloneNode(true);
+  row.querySelector(".name").textContent = file.name;
+  row.querySelector(".detail").textContent = formatBytes(file.size);
+  $("#jobs").prepend(row);
+  return row;
+}
+
+function setState(row, state, detail, isError) {
+  const badge = row.querySelector(".state");
+  badge.textContent = state;
+  badge.className = `state badge ${state}`;
+  if (detail != null) {
+    const p = row.querySelector(".detail");
+    p.textContent = detail;
+    p.classList.toggle("error", !!isError);
+  }
+  row.dataset.state = state;
+}
+
+function upload(file, attempt = 1) {
+  const row = attempt === 1 ? addJobRow(file) : file.row;
+  file.row = row;
+  const progress = row.querySelector("progress");
+  setState(row, "uploading", `${formatBytes(file.size)} · uploading`);
+  const form = new FormData();
+  form.append("file", file, file.name);
+  const xhr = new XMLHttpRequest();
+  xhr.open("POST", "/upload");
+  xhr.setRequestHeader("X-API-Key", apiKey() || "");
+  xhr.upload.onprogress = (event) => {
+    if (event.lengthComputable) progress.value = Math.round((event.loaded / event.total) * 100);
+  };
+  xhr.onload = () => {
+    let body = null;
+    try { body = JSON.parse(xhr.responseText); } catch (_) { /* not JSON */ }
+    if (xhr.status === 202 && body) {
+      progress.value = 100;
+      row.dataset.jobId = body.jobId;
+      setState(row, "queued", `${formatBytes(body.input.bytes)} uploaded · waiting for a processor`);
+      poll(row, body.statusUrl, body.input.bytes);
+      return;
+    }
+    if (xhr.status === 401) {
+      sessionStorage.removeItem(KEY_STORAGE);
+      setState(row, "failed", messages.Unauthorized, true);
+      askForKey(messages.Unauthorized);
+      return;
+    }
+    if ((xhr.status === 429 || xhr.status === 503) && attempt < 5) {
+      const wait = Number(xhr.getResponseHeader("Retry-After") || "2");
+      setState(row, "waiting", `${plainError(body, xhr.status)} Retrying in ${wait} s.`);
+      setTimeout(() => upload(file, attempt + 1), wait * 1000);
+      return;
+    }
+    setState(row, "failed", plainError(body, xhr.status), true);
+  };
+  xhr.onerror = () => setState(row, "failed", plainError(null, 0), true);
+  xhr.send(form);
+}
+
+async function poll(row, statusUrl, inputBytes) {
+  let response;
+  try {
+    response = await fetch(statusUrl, { headers: { "X-API-Key": apiKey() || "" }, cache: "no-store" });
+  } catch (_) {
+    setTimeout(() => poll(row, statusUrl, inputBytes), POLL_MS * 2);
+    return;
+  }
+  if (response.status === 401) { askForKey(messages.Unauthorized); return; }
+  if (!response.ok) { setTimeout(() => poll(row, statusUrl, inputBytes), POLL_MS * 2); return; }
+  const job = await response.json();
+  if (job.status === "succeeded") {
+    const total = job.outputs.reduce((sum, output) => sum + (output.bytes || 0), 0);
+    const main = job.outputs[0];
+    const ratio = main && inputBytes ? (main.bytes / inputBytes) : null;
+    const parts = [`${formatBytes(inputBytes)} → ${formatBytes(main ? main.bytes : total)}`];
+    if (ratio != null) parts.push(`${(ratio * 100).toFixed(ratio < 0.1 ? 1 : 0)}% of the original`);
+    if (main && main.width) parts.push(`${main.width}×${main.height}`);
+    if (main && main.durationSeconds) parts.push(`${main.durationSeconds.toFixed(1)} s`);
+    setState(row, "succeeded", parts.join(" · "));
+    showPreviews(row, job.outputs);
+    return;
+  }
+  if (job.status === "failed") {
+    const code = job.error && job.error.code;
+    const reason = (code && processingErrors[code]) || (job.error && job.error.reason) || "Processing failed.";
+    setState(row, "failed", reason, true);
+    return;
+  }
+  setState(row, job.status, job.status === "processing" ? "processing…" : null);
+  setTimeout(() => poll(row, statusUrl, inputBytes), POLL_MS);
+}
+
+async function outputSource(url) {
+  // SAS links load directly; links through the uploader need the key, so fetch them into a blob URL.
+  if (!url.startsWith("/")) return url;
+  const response = await fetch(url, { headers: { "X-API-Key": apiKey() || "" } });
+  if (!response.ok) throw new Error(`HTTP ${response.status}`);
+  return URL.createObjectURL(await response.blob());
+}
+
+async function showPreviews(row, outputs) {
+  const box = row.querySelector(".previews");
+  box.textContent = "";
+  for (const output of outputs) {
+    if (!output.url) continue;
+    const figure = document.createElement("figure");
+    let media = null;
+    if (output.contentType.startsWith("image/")) {
+      media = document.createElement("img");
+      media.alt = output.name;
+      media.loading = "lazy";
+    } else if (output.contentType.startsWith("video/")) {
+      media = document.createElement("video");
+      media.controls = true;
+      media.preload = "metadata";
+      media.playsInline = true;
+    }
+    const caption = document.createElement("figcaption");
+    const link = document.createElement("a");
+    link.textContent = output.name;
+    link.href = output.url;
+    link.target = "_blank";
+    link.rel = "noopener";
+    caption.append(link, ` · ${formatBytes(output.bytes)}`);
+    if (media) {
+      try { media.src = await outputSource(output.url); } catch (_) { caption.append(" · preview unavailable"); media = null; }
+    }
+    if (media) figure.append(media);
+    figure.append(caption);
+    box.append(figure);
+  }
+}
+
+function handleFiles(files) {
+  if (!apiKey()) { askForKey("Enter the API key first."); return; }
+  for (const file of files) upload(file);
+}
+
+function setUp() {
+  const drop = $("#drop");
+  const input = $("#file-input");
+  $("#key-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const value = $("#api-key").value.trim();
+    if (!value) return;
+    sessionStorage.setItem(KEY_STORAGE, value);
+    $("#key-form").hidden = true;
+    $("#forget-key").hidden = false;
+    $("#api-key").value = "";
+  });
+  $("#forget-key").addEventListener("click", () => { sessionStorage.removeItem(KEY_STORAGE); askForKey(); });
+  input.addEventListener("change", () => { handleFiles(input.files); input.value = ""; });
+  drop.addEventListener("keydown", (event) => { if (event.key === "Enter" || event.key === " ") input.click(); });
+  for (const type of ["dragenter", "dragover"]) {
+    drop.addEventListener(type, (event) => { event.preventDefault(); drop.classList.add("over"); });
+  }
+  for (const type of ["dragleave", "drop"]) {
+    drop.addEventListener(type, (event) => { event.preventDefault(); drop.classList.remove("over"); });
+  }
+  drop.addEventListener("drop", (event) => handleFiles(event.dataTransfer.files));
+  if (apiKey()) { $("#forget-key").hidden = false; } else { askForKey(); }
+}
+
+document.addEventListener("DOMContentLoaded", setUp);
