@@ -1,0 +1,80 @@
+"""The upload page in headless Chromium: ask for the key once, upload two files through the file
+picker, watch both jobs' statuses, and see a processed output previewed once a job succeeds."""
+import json
+import shutil
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+from conftest import API_KEY, photos
+
+
+@pytest.fixture
+def browser():
+    options = webdriver.ChromeOptions()
+    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=390,844"):
+        options.add_argument(flag)  # a phone-sized window
+    options.binary_location = shutil.which("chromium")
+    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
+    yield driver
+    driver.quit()
+
+
+def rows(driver):
+    return driver.find_elements(By.CSS_SELECTOR, "#jobs .job")
+
+
+def test_page_uploads_two_files_and_follows_their_jobs(stack, browser):
+    first, second = photos(2)
+    browser.get(stack.uploader.url + "/")
+    wait = WebDriverWait(browser, 30)
+
+    # The key is asked for once and kept for the session.
+    key_input = wait.until(lambda d: d.find_element(By.ID, "api-key"))
+    assert key_input.is_displayed()
+    key_input.send_keys(API_KEY)
+    browser.find_element(By.CSS_SELECTOR, "#key-form button[type=submit]").click()
+    wait.until(lambda d: not d.find_element(By.ID, "key-form").is_displayed())
+
+    browser.find_element(By.ID, "file-input").send_keys(f"{first}\n{second}")
+    wait.until(lambda d: len(rows(d)) == 2 and all(r.get_attribute("data-job-id") for r in rows(d)))
+    wait.until(lambda d: all(r.get_attribute("data-state") == "queued" for r in rows(d)))
+    job_ids = {r.get_attribute("data-job-id") for r in rows(browser)}
+    assert job_ids == {j["jobId"] for j in stack.jobs()}
+    for r in rows(browser):
+        assert r.find_element(By.TAG_NAME, "progress").get_attribute("value") == "100"
+
+    # Play the processor for one job: an output and a succeeded status document.
+    done, other = sorted(job_ids)
+    status_blob = stack.blobs.get_blob_client("jobstatus", f"{done}.json")
+    status = json.loads(status_blob.download_blob().readall())
+    webp = open(first, "rb").read()  # any image the browser can show
+    stack.blobs.get_blob_client("processed", f"{done}/image.jpg").upload_blob(webp, overwrite=True)
+    status.update(status="succeeded", outputs=[{"name": "image.jpg", "contentType": "image/jpeg", "bytes": len(webp) // 4,
+                                                "width": 640, "height": 480, "container": "processed", "blob": f"{done}/image.jpg"}])
+    status_blob.upload_blob(json.dumps(status), overwrite=True)
+    # ... and a failure for the other, which the page must put in plain words.
+    other_blob = stack.blobs.get_blob_client("jobstatus", f"{other}.json")
+    failed = json.loads(other_blob.download_blob().readall())
+    failed.update(status="failed", error={"code": "corrupt", "reason": "truncated JPEG"})
+    other_blob.upload_blob(json.dumps(failed), overwrite=True)
+
+    def row(job_id):
+        return browser.find_element(By.CSS_SELECTOR, f'#jobs .job[data-job-id="{job_id}"]')
+
+    wait.until(lambda d: row(done).get_attribute("data-state") == "succeeded")
+    wait.until(lambda d: row(other).get_attribute("data-state") == "failed")
+    assert "% of the original" in row(done).find_element(By.CLASS_NAME, "detail").text
+    assert "damaged" in row(other).find_element(By.CLASS_NAME, "detail").text
+    image = wait.until(lambda d: row(done).find_element(By.CSS_SELECTOR, ".previews img"))
+    wait.until(lambda d: d.execute_script("return arguments[0].complete && arguments[0].naturalWidth > 0", image))
+
+    # The key survives a reload within the session: no second prompt.
+    browser.refresh()
+    wait.until(lambda d: d.find_element(By.ID, "drop").is_displayed())
+    assert not browser.find_element(By.ID, "key-form").is_displayed()
+    # No horizontal scrolling at phone width.
+    assert browser.execute_script("return document.documentElement.scrollWidth <= window.innerWidth + 1")
