@@ -10,15 +10,18 @@ VENV         := .venv
 PY           := $(VENV)/bin/python
 CONFIG       ?= debug
 BIN          := .build/$(CONFIG)
-# Debian packages the build, the tests and the benchmarks use.
-APT_PACKAGES := curl ca-certificates procps time psmisc libxml2 python3-venv
+# Debian packages the build, the tests and the benchmarks use: real photos (mate-backgrounds),
+# headless Chromium for the page test, the ffmpeg CLI to make and inspect media.
+APT_PACKAGES := curl ca-certificates procps time psmisc libxml2 python3-venv \
+                mate-backgrounds chromium chromium-driver ffmpeg
 
-.PHONY: help run test deps venv build build-release test-swift test-interop bench-storage clean-data
+.PHONY: help run test deps venv build build-release test-swift test-interop bench-storage bench-upload clean-data
 
 help:
 	@echo "make run    — install, build, start devstorage (+ daemons) and print what to do next"
 	@echo "make test   — install, build, run every test (Swift Testing + Azure SDK interop)"
 	@echo "make bench-storage — StorageKit staged upload vs curl straight to devstorage (1 GiB)"
+	@echo "make bench-upload  — uploader vs curl straight to devstorage (1 GiB), and 64 concurrent clients"
 
 # ---- installation ---------------------------------------------------------------------------
 deps:
@@ -26,7 +29,7 @@ deps:
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
 $(VENV)/.installed: Tests/interop/requirements.txt
@@ -47,6 +50,7 @@ build-release: deps
 run: deps
 	$(SWIFT) build -c $(CONFIG) --product devstorage
 	$(SWIFT) build -c $(CONFIG) --product storagetool
+	$(SWIFT) build -c $(CONFIG) --product uploader
 	@BIN=$(BIN) bash scripts/run-local.sh
 
 # ---- test -----------------------------------------------------------------------------------
@@ -58,9 +62,15 @@ test-swift:
 	$(SWIFT) test -c $(CONFIG) --skip-build
 
 test-interop:
-	DEVSTORAGE_BIN=$(BIN)/devstorage STORAGE_TOOL_BIN=$(BIN)/storagetool $(VENV)/bin/pytest -q Tests/interop
+	DEVSTORAGE_BIN=$(BIN)/devstorage STORAGE_TOOL_BIN=$(BIN)/storagetool UPLOADER_BIN=$(BIN)/uploader \
+	  $(VENV)/bin/pytest -q Tests/interop
 
 # ---- benchmarks -----------------------------------------------------------------------------
+bench-upload: deps
+	$(SWIFT) build -c release --product devstorage
+	$(SWIFT) build -c release --product uploader
+	BIN=.build/release bash bench/upload.sh
+
 bench-storage: deps
 	$(SWIFT) build -c release --product devstorage
 	$(SWIFT) build -c release --product storagetool

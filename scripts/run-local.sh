@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Started by `make run`: devstorage (and, once built, the uploader and the processor) on this
+# Started by `make run`: devstorage, the uploader (and, once built, the processor) on this
 # machine, in the foreground; Ctrl-C stops them all.
 set -euo pipefail
 BIN=${BIN:-.build/debug}
@@ -38,15 +38,37 @@ else
   storage_note="the Azure account in AZURE_STORAGE_CONNECTION_STRING"
 fi
 
+# The uploader: keys from UPLOADER_API_KEYS, else one generated for this machine (kept in .run/api-key).
+if [ -z "${UPLOADER_API_KEYS:-}" ]; then
+  [ -s .run/api-key ] || (head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 32 > .run/api-key)
+  UPLOADER_API_KEYS=$(cat .run/api-key)
+fi
+API_KEY=${UPLOADER_API_KEYS%%,*}
+UPLOADER_HOST=${UPLOADER_HOST:-127.0.0.1}
+UPLOADER_PORT=${UPLOADER_PORT:-8080}
+UPLOADER_API_KEYS=$UPLOADER_API_KEYS UPLOADER_HOST=$UPLOADER_HOST UPLOADER_PORT=$UPLOADER_PORT \
+  "$BIN/uploader" >.run/uploader.log 2>&1 &
+pids+=($!)
+wait_for_port "$UPLOADER_PORT" uploader
+URL="http://$([ "$UPLOADER_HOST" = 0.0.0.0 ] && echo localhost || echo "$UPLOADER_HOST"):$UPLOADER_PORT"
+SAMPLE=$(ls /usr/share/backgrounds/mate/nature/*.jpg 2>/dev/null | head -1 || true)
+SAMPLE=${SAMPLE:-./photo.jpg}
+
 cat <<MSG
 
   MediaPipeline is running against $storage_note.
   Logs: .run/*.log     Stop: Ctrl-C
 
+  Open $URL/ in a browser (API key: $API_KEY)
+  or upload from the command line:
+    curl -H 'X-API-Key: $API_KEY' -F "file=@$SAMPLE" $URL/upload
+  then follow the job with the statusUrl it returns:
+    curl -H 'X-API-Key: $API_KEY' $URL/jobs/<jobId>
+
   Connection string (any Azure tool or SDK works with it):
     export AZURE_STORAGE_CONNECTION_STRING='$AZURE_STORAGE_CONNECTION_STRING'
 
-  Try it:
+  Storage from the command line:
     echo hello > /tmp/hello.txt
     $BIN/storagetool put --container demo --blob hello.txt --file /tmp/hello.txt
     $BIN/storagetool list --container demo
