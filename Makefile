@@ -67,6 +67,8 @@ test-interop:
 
 # ---- benchmarks -----------------------------------------------------------------------------
 bench-upload: deps
+	@(command -v wrk && command -v bc) >/dev/null || (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk bc >/dev/null)
+	$(SWIFT) build -c release --product storagetool
 	$(SWIFT) build -c release --product devstorage
 	$(SWIFT) build -c release --product uploader
 	BIN=.build/release bash bench/upload.sh
