@@ -156,6 +156,7 @@ let package = Package(
             dependencies: [
                 "DevStorageKit", "QueueKit", "StorageKit", "TestSupport", "Uploader",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

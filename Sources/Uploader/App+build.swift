@@ -60,11 +60,14 @@ func buildApplication(
     JobsController(ingest: ingest, links: configuration.links, linksTTLSeconds: configuration.linksTTLSeconds).addRoutes(to: api)
 
     let maxUploadBytes = configuration.maxUploadBytes
+    let headerTimeoutSeconds = configuration.headerTimeoutSeconds
     return Application(
         router: router,
         server: .http1(
             configuration: .init(
-                additionalChannelHandlers: [UploadConnectionHandler(maxUploadBytes: maxUploadBytes)],
+                additionalChannelHandlers: [
+                    UploadConnectionHandler(maxUploadBytes: maxUploadBytes, headerTimeout: .seconds(Int64(headerTimeoutSeconds)))
+                ],
                 idleTimeout: .seconds(Int64(configuration.idleTimeoutSeconds)),
                 httpDecoderConfiguration: .init(maxHeaderFieldSize: 8 * 1024, maxHeaderListSize: 32 * 1024, maxHeaderFieldCount: 100))),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "mediapipeline-uploader"),

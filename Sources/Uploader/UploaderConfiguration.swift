@@ -22,6 +22,7 @@ import StorageKit
 /// | `uploader.max.concurrent.uploads` | `UPLOADER_MAX_CONCURRENT_UPLOADS` | 32 (more → 503 + `Retry-After`) |
 /// | `uploader.rate.per.second` | `UPLOADER_RATE_PER_SECOND` | 20 uploads per second per key (0 = no limit) |
 /// | `uploader.rate.burst` | `UPLOADER_RATE_BURST` | 40 |
+/// | `uploader.header.timeout.seconds` | `UPLOADER_HEADER_TIMEOUT_SECONDS` | 10: a request head must be complete this long after the connection opens (or the previous answer) |
 /// | `uploader.idle.timeout.seconds` | `UPLOADER_IDLE_TIMEOUT_SECONDS` | 30: a connection that sends nothing for this long is closed |
 /// | `uploader.block.size.bytes` | `UPLOADER_BLOCK_SIZE_BYTES` | 4194304 (4 MiB) |
 /// | `uploader.block.concurrency` | `UPLOADER_BLOCK_CONCURRENCY` | 3 blocks in flight per upload |
@@ -47,6 +48,7 @@ struct UploaderConfiguration: Sendable {
     var ratePerSecond = 20.0
     var rateBurst = 40
     var idleTimeoutSeconds = 30
+    var headerTimeoutSeconds = 10
     var staging = BlobClient.StagedUploadOptions(blockSize: 4 << 20, maxConcurrency: 3)
     var links = Links.sas
     var linksTTLSeconds = 3600
@@ -83,6 +85,7 @@ struct UploaderConfiguration: Sendable {
         ratePerSecond = config.double(forKey: "rate.per.second", default: ratePerSecond)
         rateBurst = config.int(forKey: "rate.burst", default: rateBurst)
         idleTimeoutSeconds = config.int(forKey: "idle.timeout.seconds", default: idleTimeoutSeconds)
+        headerTimeoutSeconds = config.int(forKey: "header.timeout.seconds", default: headerTimeoutSeconds)
         staging.blockSize = config.int(forKey: "block.size.bytes", default: staging.blockSize)
         staging.maxConcurrency = config.int(forKey: "block.concurrency", default: staging.maxConcurrency)
         let linksValue = config.string(forKey: "links", default: links.rawValue)

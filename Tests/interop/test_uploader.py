@@ -349,3 +349,51 @@ def test_sigterm_lets_an_upload_in_flight_finish(make_stack):
     assert data.startswith(b"HTTP/1.1 202"), data[:200]
     assert stack.uploader.process.wait(timeout=30) == 0
     assert len(stack.jobs()) == 1
+
+
+def test_slow_headers_are_cut_off(make_stack):
+    # Dripping a header byte every half second never trips the idle timeout; the header deadline does.
+    stack = make_stack(UPLOADER_HEADER_TIMEOUT_SECONDS=2, UPLOADER_IDLE_TIMEOUT_SECONDS=30)
+    s = socket.create_connection(("127.0.0.1", stack.uploader.port), timeout=10)
+    started = time.time()
+    closed = False
+    for byte in b"POST /upload HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 40:
+        try:
+            s.sendall(bytes([byte]))
+        except (BrokenPipeError, ConnectionResetError):
+            closed = True
+            break
+        time.sleep(0.5)
+        if time.time() - started > 8:
+            break
+    if not closed:
+        s.settimeout(2)
+        try:
+            closed = s.recv(1024) == b""
+        except ConnectionResetError:
+            closed = True
+    s.close()
+    assert closed and time.time() - started < 6
+
+
+def test_concurrent_upload_cap_answers_503_with_retry_after(make_stack):
+    stack = make_stack(UPLOADER_MAX_CONCURRENT_UPLOADS=1)
+    port = stack.uploader.port
+    body = b"--cap\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.jpg\"\r\n\r\n\xff\xd8\xff\xe0" + b"1" * 1000
+    holder = raw_request(port, multipart_head(port, "cap", length=len(body) + 1_000_000), [body], read=False)
+    time.sleep(0.3)
+    status, answer = stack.uploader.curl("-i", "-F", f"file=@{photos(1)[0]}", f"{stack.uploader.url}/upload")
+    holder.close()
+    assert status == 503
+    assert re.search(r"(?im)^retry-after: *\d+", answer)
+    assert '"ServerBusy"' in answer
+
+
+def test_metrics_count_uploads_by_outcome(stack):
+    stack.uploader.curl("-F", f"file=@{photos(1)[0]}", f"{stack.uploader.url}/upload")
+    stack.uploader.curl("--data-binary", "not media", f"{stack.uploader.url}/upload")
+    text = subprocess.run(["curl", "-sS", f"{stack.uploader.url}/metrics"], capture_output=True, text=True).stdout
+    assert re.search(r'uploader_uploads_total\{outcome="accepted"\} 1', text), text[:2000]
+    assert re.search(r'uploader_uploads_total\{outcome="UnsupportedMediaType"\} 1', text)
+    assert "uploader_upload_duration_seconds_bucket" in text
+    assert "storage_requests_total" in text

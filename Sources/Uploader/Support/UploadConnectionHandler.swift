@@ -5,6 +5,7 @@ import NIOHTTPTypes
 
 /// Connection-level help for large uploads, placed after HTTP decoding:
 ///
+/// - A header deadline: a request head must arrive complete within 10 s (slowloris).
 /// - `Expect: 100-continue`: answers `100 Continue` when the declared length is within the limit,
 ///   so curl (which asks for every body over 1 MB) starts sending at once instead of after a 1 s
 ///   wait. Over the limit it stays silent: the handler's 413 reaches the client before the body.
@@ -18,17 +19,44 @@ final class UploadConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
     typealias OutboundOut = HTTPResponsePart
 
     private let maxUploadBytes: Int
+    private let headerTimeout: TimeAmount
     private var closeAfterResponse = false
+    private var headerDeadline: Scheduled<Void>?
 
-    init(maxUploadBytes: Int) {
+    init(maxUploadBytes: Int, headerTimeout: TimeAmount = .seconds(10)) {
         self.maxUploadBytes = maxUploadBytes
+        self.headerTimeout = headerTimeout
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { armHeaderDeadline(context: context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        armHeaderDeadline(context: context)
+        context.fireChannelActive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        headerDeadline?.cancel()
+    }
+
+    /// A request head must be complete within `headerTimeout` of the connection opening (or of the
+    /// previous response): the idle timeout alone lets a client drip one header byte at a time.
+    private func armHeaderDeadline(context: ChannelHandlerContext) {
+        headerDeadline?.cancel()
+        headerDeadline = context.eventLoop.scheduleTask(in: headerTimeout) { context.close(promise: nil) }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if case .head(let head) = unwrapInboundIn(data), head.headerFields[.expect]?.lowercased() == "100-continue" {
-            let declared = head.headerFields[.contentLength].flatMap { Int($0) } ?? 0
-            if declared <= maxUploadBytes {
-                context.writeAndFlush(wrapOutboundOut(.head(HTTPResponse(status: .continue))), promise: nil)
+        if case .head(let head) = unwrapInboundIn(data) {
+            headerDeadline?.cancel()
+            headerDeadline = nil
+            if head.headerFields[.expect]?.lowercased() == "100-continue" {
+                let declared = head.headerFields[.contentLength].flatMap { Int($0) } ?? 0
+                if declared <= maxUploadBytes {
+                    context.writeAndFlush(wrapOutboundOut(.head(HTTPResponse(status: .continue))), promise: nil)
+                }
             }
         }
         context.fireChannelRead(data)
@@ -45,6 +73,7 @@ final class UploadConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
         case .end:
             guard closeAfterResponse else {
                 context.write(data, promise: promise)
+                armHeaderDeadline(context: context)  // keep-alive: the next head has the same deadline
                 return
             }
             closeAfterResponse = false

@@ -1,0 +1,38 @@
+import Configuration
+import Foundation
+import Testing
+
+@testable import Uploader
+
+@Suite("Uploader configuration")
+struct ConfigurationTests {
+    @Test("keys come from the variable and from a mounted secret file")
+    func keys() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("keys-\(UUID().uuidString)").path
+        try "# mounted secret\nfile-key-1\nfile-key-2\n".write(toFile: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let reader = ConfigReader(provider: InMemoryProvider(values: [
+            "uploader.api.keys": "env-key-1,env-key-2", "uploader.api.keys.file": .init(stringLiteral: file),
+            "uploader.port": 9090, "uploader.max.upload.bytes": 1024, "uploader.links": "proxy",
+            "uploader.rate.per.second": 2.5,
+        ]))
+        let configuration = try UploaderConfiguration(reader: reader)
+        #expect(configuration.apiKeys == ["env-key-1", "env-key-2", "file-key-1", "file-key-2"])
+        #expect(configuration.port == 9090)
+        #expect(configuration.maxUploadBytes == 1024)
+        #expect(configuration.links == .proxy)
+        #expect(configuration.ratePerSecond == 2.5)
+    }
+
+    @Test("no keys and auth not explicitly disabled: refuse to start")
+    func noKeys() throws {
+        #expect(throws: UploaderConfiguration.Invalid.self) {
+            try UploaderConfiguration(reader: ConfigReader(provider: InMemoryProvider(values: [:])))
+        }
+        let open = try UploaderConfiguration(reader: ConfigReader(provider: InMemoryProvider(values: ["uploader.auth.disabled": true])))
+        #expect(open.authDisabled)
+        #expect(throws: UploaderConfiguration.Invalid.self) {
+            try UploaderConfiguration(reader: ConfigReader(provider: InMemoryProvider(values: ["uploader.api.keys": "k", "uploader.links": "ftp"])))
+        }
+    }
+}
