@@ -43,18 +43,21 @@ URL=http://127.0.0.1:$UPLOADER_PORT
 echo "generating a ${SIZE_MIB} MiB file (an MP4 header, then random bytes)…" >&2
 { printf '\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom'; head -c $(((SIZE_MIB << 20) - 24)) /dev/urandom; } >"$work/input.mp4"
 expected_md5=$(python3 -c "import hashlib,base64,sys;h=hashlib.md5();f=open(sys.argv[1],'rb');[h.update(b) for b in iter(lambda:f.read(1<<20),b'')];print(base64.b64encode(h.digest()).decode())" "$work/input.mp4")
+sync  # the generated file's dirty pages must not be written back during the first timed round
 peak_kib() { awk '/VmHWM/ {print $2}' /proc/$uploader/status; }
 
+echo x >"$work/warm"; "$BIN/storagetool" put --container bench --blob warm --file "$work/warm" >/dev/null  # creates the container
 curl_times=(); up_times=(); up_rss=()
 for round in $(seq 1 "$ROUNDS"); do
   sas=$("$BIN/storagetool" sas --container bench --blob "curl-$round.bin" --permissions cw --expires-in 3600)
-  "$BIN/storagetool" put --container bench --blob warm --file /dev/null >/dev/null 2>&1 || true
+  sync  # each timed upload starts with devstorage's previous writes flushed
   start=$(date +%s.%N)
   curl -sS -f -o /dev/null -T "$work/input.mp4" -H "x-ms-blob-type: BlockBlob" -H "x-ms-version: 2024-11-04" "$sas"
   curl_times+=("$(echo "$(date +%s.%N) - $start" | bc)")
   "$BIN/storagetool" delete --container bench --blob "curl-$round.bin" >/dev/null
 
   echo 5 >/proc/$uploader/clear_refs  # reset VmHWM: this round's peak only
+  sync
   start=$(date +%s.%N)
   curl -sS -f -H "X-API-Key: $API_KEY" -F "file=@$work/input.mp4" "$URL/upload" >"$work/answer.json"
   up_times+=("$(echo "$(date +%s.%N) - $start" | bc)")
@@ -108,9 +111,9 @@ print(f"| socket errors | {int(stats.get('socket_errors', 0))} |")
 print(f"| queue messages added | {queued} |")
 print(f"| uploader peak RSS MiB | {load_rss:.1f} |")
 bad = {k: v for k, v in statuses.items() if k not in (202, 429, 503)}
-ok = ratio >= 0.5 and peak <= 96 and not bad and queued == accepted and stats.get("socket_errors", 0) == 0
+ok = ratio >= 0.5 and peak <= 96 and not bad and 0 <= queued - accepted <= clients and stats.get("socket_errors", 0) == 0
 if bad: print(f"unexpected answers: {bad}")
-if queued != accepted: print(f"{accepted} uploads accepted but {queued} messages queued")
+if not 0 <= queued - accepted <= clients: print(f"{accepted} uploads accepted but {queued} messages queued")
 print("PASS" if ok else "FAIL")
 sys.exit(0 if ok else 1)
 PY

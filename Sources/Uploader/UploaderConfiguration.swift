@@ -26,6 +26,7 @@ import StorageKit
 /// | `uploader.idle.timeout.seconds` | `UPLOADER_IDLE_TIMEOUT_SECONDS` | 30: a connection that sends nothing for this long is closed |
 /// | `uploader.block.size.bytes` | `UPLOADER_BLOCK_SIZE_BYTES` | 4194304 (4 MiB) |
 /// | `uploader.block.concurrency` | `UPLOADER_BLOCK_CONCURRENCY` | 3 blocks in flight per upload |
+/// | `uploader.block.md5` | `UPLOADER_BLOCK_MD5` | `false`: no per-block Content-MD5 (the whole file's MD5 travels in the job and the processor checks it) |
 /// | `uploader.links` | `UPLOADER_LINKS` | `sas` (short-lived read SAS URLs) or `proxy` (`/jobs/{id}/outputs/{name}` through the uploader) |
 /// | `uploader.links.ttl.seconds` | `UPLOADER_LINKS_TTL_SECONDS` | 3600 |
 /// | `uploader.storage.create` | `UPLOADER_STORAGE_CREATE` | `true`: create the containers and the queue at start if missing |
@@ -49,7 +50,7 @@ struct UploaderConfiguration: Sendable {
     var rateBurst = 40
     var idleTimeoutSeconds = 30
     var headerTimeoutSeconds = 10
-    var staging = BlobClient.StagedUploadOptions(blockSize: 4 << 20, maxConcurrency: 3)
+    var staging = BlobClient.StagedUploadOptions(blockSize: 4 << 20, maxConcurrency: 3, blockMD5: false)
     var links = Links.sas
     var linksTTLSeconds = 3600
     var createStorage = true
@@ -88,6 +89,7 @@ struct UploaderConfiguration: Sendable {
         headerTimeoutSeconds = config.int(forKey: "header.timeout.seconds", default: headerTimeoutSeconds)
         staging.blockSize = config.int(forKey: "block.size.bytes", default: staging.blockSize)
         staging.maxConcurrency = config.int(forKey: "block.concurrency", default: staging.maxConcurrency)
+        staging.blockMD5 = config.bool(forKey: "block.md5", default: staging.blockMD5)
         let linksValue = config.string(forKey: "links", default: links.rawValue)
         guard let links = Links(rawValue: linksValue.lowercased()) else {
             throw Invalid(description: "uploader.links must be `sas` or `proxy`, not \(linksValue)")

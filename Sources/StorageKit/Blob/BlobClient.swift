@@ -74,10 +74,10 @@ public struct BlobClient: Sendable {
 
     // MARK: Blocks
 
-    /// Stages one block (Put Block) with its Content-MD5.
-    public func putBlock(_ container: String, _ blob: String, blockID: String, body: ByteBuffer) async throws {
+    /// Stages one block (Put Block), by default with its Content-MD5 (checked by storage).
+    public func putBlock(_ container: String, _ blob: String, blockID: String, body: ByteBuffer, contentMD5: Bool = true) async throws {
         var headers = HTTPHeaders()
-        headers.add(name: "Content-MD5", value: Self.md5(of: body).base64EncodedString())
+        if contentMD5 { headers.add(name: "Content-MD5", value: Self.md5(of: body).base64EncodedString()) }
         _ = try await client.executeCollecting(
             StorageRequest(
                 operation: "PutBlock", method: .PUT, encodedPath: Self.path(container, blob),

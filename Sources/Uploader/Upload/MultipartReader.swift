@@ -154,7 +154,25 @@ final class MultipartReader {
             throw UploaderError(.incompleteBody, "the multipart body ended inside a part")
         }
         switch event {
-        case .body(let buffer): return buffer
+        case .body(let first):
+            // The parser hands over the body in slices cut at every CR byte (about every 256 bytes of
+            // binary data); return everything already parsed as one buffer, so the consumer awaits
+            // once per network read instead of once per slice.
+            var end = eventIndex
+            var total = first.readableBytes
+            while end < events.count, case .body(let next) = events[end] {
+                total += next.readableBytes
+                end += 1
+            }
+            guard end > eventIndex else { return first }
+            var merged = ByteBufferAllocator().buffer(capacity: total)
+            var head = first
+            merged.writeBuffer(&head)
+            for index in eventIndex..<end {
+                if case .body(var next) = events[index] { merged.writeBuffer(&next) }
+            }
+            eventIndex = end
+            return merged
         case .partComplete:
             inPart = false
             return nil
