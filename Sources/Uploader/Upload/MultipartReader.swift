@@ -84,11 +84,33 @@ final class MultipartReader {
         case partComplete
     }
 
+    /// Where the parser's callbacks record what they saw. The parser hands over a body in slices
+    /// cut at every CR byte (about every 256 bytes of binary data); consecutive slices are merged
+    /// as they arrive, so the consumer gets one buffer per network read.
+    private final class EventLog {
+        var events: [Event] = []
+        /// Capacity for a new body buffer: the size of the input being parsed.
+        var capacityHint = 0
+
+        func body(_ slice: inout ByteBuffer) {
+            if case .body(var merged)? = events.last {
+                events.removeLast()  // `merged` is now the only reference: the write below does not copy
+                merged.writeBuffer(&slice)
+                events.append(.body(merged))
+            } else {
+                var merged = ByteBufferAllocator().buffer(capacity: max(capacityHint, slice.readableBytes))
+                merged.writeBuffer(&slice)
+                events.append(.body(merged))
+            }
+        }
+    }
+
     private let reader: BodyReader
     private let parser: MultipartParser
     private let limits: Limits
     private let closing: [UInt8]
-    private var events: [Event] = []
+    private let log = EventLog()
+    private var events: [Event] { log.events }
     private var eventIndex = 0
     /// Bytes read from the request that the parser has not seen yet.
     private var unparsed: ByteBuffer?
@@ -111,9 +133,10 @@ final class MultipartReader {
         self.parser = MultipartParser(boundary: boundary)
         self.closing = Array("--\(boundary)--".utf8)
         // The callbacks only record; the reader acts on the events after each `execute`.
-        parser.onHeader = { [unowned self] name, value in events.append(.header(name, value)) }
-        parser.onBody = { [unowned self] buffer in events.append(.body(buffer)) }
-        parser.onPartComplete = { [unowned self] in events.append(.partComplete) }
+        let log = self.log
+        parser.onHeader = { name, value in log.events.append(.header(name, value)) }
+        parser.onBody = { buffer in log.body(&buffer) }
+        parser.onPartComplete = { log.events.append(.partComplete) }
     }
 
     /// The boundary parameter of a `multipart/form-data` content type, or nil.
@@ -154,25 +177,8 @@ final class MultipartReader {
             throw UploaderError(.incompleteBody, "the multipart body ended inside a part")
         }
         switch event {
-        case .body(let first):
-            // The parser hands over the body in slices cut at every CR byte (about every 256 bytes of
-            // binary data); return everything already parsed as one buffer, so the consumer awaits
-            // once per network read instead of once per slice.
-            var end = eventIndex
-            var total = first.readableBytes
-            while end < events.count, case .body(let next) = events[end] {
-                total += next.readableBytes
-                end += 1
-            }
-            guard end > eventIndex else { return first }
-            var merged = ByteBufferAllocator().buffer(capacity: total)
-            var head = first
-            merged.writeBuffer(&head)
-            for index in eventIndex..<end {
-                if case .body(var next) = events[index] { merged.writeBuffer(&next) }
-            }
-            eventIndex = end
-            return merged
+        case .body(let buffer):
+            return buffer
         case .partComplete:
             inPart = false
             return nil
@@ -199,7 +205,7 @@ final class MultipartReader {
                 try account(event)
                 return event
             }
-            events.removeAll(keepingCapacity: true)
+            log.events.removeAll(keepingCapacity: true)
             eventIndex = 0
             if finished { return nil }
             if unparsed == nil || unparsed!.readableBytes == 0 {
@@ -229,6 +235,7 @@ final class MultipartReader {
                 throw UploaderError(.partHeadersTooLarge, "a multipart part's headers exceed \(limits.maxHeaderBytes) bytes")
             }
         }
+        log.capacityHint = slice.readableBytes
         do {
             try parser.execute(slice)
         } catch {
