@@ -17,13 +17,8 @@ CONCURRENCY=${CONCURRENCY:-4}
 work=$(mktemp -d /tmp/bench-storage.XXXXXX)
 trap 'kill $devpid 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-BLOB_PORT=$(free_port); QUEUE_PORT=$(free_port)
-DEVSTORAGE_HOST=127.0.0.1 DEVSTORAGE_BLOB_PORT=$BLOB_PORT DEVSTORAGE_QUEUE_PORT=$QUEUE_PORT \
-  DEVSTORAGE_DATA_DIR="$work/data" DEVSTORAGE_LOG_LEVEL=warning "$BIN/devstorage" >"$work/devstorage.log" 2>&1 &
-devpid=$!
-for _ in $(seq 1 100); do (exec 3<>/dev/tcp/127.0.0.1/$BLOB_PORT) 2>/dev/null && break; sleep 0.1; done
-export AZURE_STORAGE_CONNECTION_STRING="DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:$BLOB_PORT/devstoreaccount1;QueueEndpoint=http://127.0.0.1:$QUEUE_PORT/devstoreaccount1;"
+source bench/lib.sh
+start_devstorage
 
 echo "generating a ${SIZE_MIB} MiB file of random bytes…" >&2
 head -c $((SIZE_MIB << 20)) /dev/urandom >"$work/input.bin"

@@ -23,14 +23,10 @@ work=$(mktemp -d /tmp/bench-upload.XXXXXX)
 pids=()
 trap 'for p in "${pids[@]}"; do kill $p 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 1 200); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.05; done; echo "port $1 never opened" >&2; exit 1; }
-BLOB_PORT=$(free_port); QUEUE_PORT=$(free_port); UPLOADER_PORT=$(free_port)
-DEVSTORAGE_HOST=127.0.0.1 DEVSTORAGE_BLOB_PORT=$BLOB_PORT DEVSTORAGE_QUEUE_PORT=$QUEUE_PORT \
-  DEVSTORAGE_DATA_DIR="$work/data" DEVSTORAGE_LOG_LEVEL=warning "$BIN/devstorage" >"$work/devstorage.log" 2>&1 &
-pids+=($!)
-wait_port "$BLOB_PORT"; wait_port "$QUEUE_PORT"
-export AZURE_STORAGE_CONNECTION_STRING="DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:$BLOB_PORT/devstoreaccount1;QueueEndpoint=http://127.0.0.1:$QUEUE_PORT/devstoreaccount1;"
+source bench/lib.sh
+start_devstorage
+pids+=("$devpid")
+UPLOADER_PORT=$(free_port)
 API_KEY=bench-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
 # The defaults, except: no per-key rate limit and room for every client (the load test measures
 # the uploader, not its limiter; both limits have their own tests).

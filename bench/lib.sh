@@ -1,0 +1,21 @@
+# bench/lib.sh — shared by the bench scripts: free ports, waiting for a port, and a devstorage on
+# free ports with its connection string exported. Source it after setting BIN and work.
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+wait_port() {
+  for _ in $(seq 1 200); do (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.05; done
+  echo "port $1 never opened" >&2
+  exit 1
+}
+
+# Starts devstorage with its data in $work/data; sets devpid and exports AZURE_STORAGE_CONNECTION_STRING.
+start_devstorage() {
+  local blob_port queue_port
+  blob_port=$(free_port); queue_port=$(free_port)
+  DEVSTORAGE_HOST=127.0.0.1 DEVSTORAGE_BLOB_PORT=$blob_port DEVSTORAGE_QUEUE_PORT=$queue_port \
+    DEVSTORAGE_DATA_DIR="$work/data" DEVSTORAGE_LOG_LEVEL=warning "$BIN/devstorage" >"$work/devstorage.log" 2>&1 &
+  devpid=$!
+  wait_port "$blob_port"; wait_port "$queue_port"
+  export AZURE_STORAGE_CONNECTION_STRING="DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:$blob_port/devstoreaccount1;QueueEndpoint=http://127.0.0.1:$queue_port/devstoreaccount1;"
+}
