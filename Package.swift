@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "StorageKit", targets: ["StorageKit"]),
         .library(name: "QueueKit", targets: ["QueueKit"]),
         .library(name: "DevStorageKit", targets: ["DevStorageKit"]),
+        .library(name: "MediaKit", targets: ["MediaKit"]),
         .executable(name: "devstorage", targets: ["DevStorage"]),
         .executable(name: "storagetool", targets: ["StorageTool"]),
         .executable(name: "uploader", targets: ["Uploader"]),
@@ -76,6 +77,25 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "XMLCoder", package: "XMLCoder"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // MARK: Media (the only module that imports C)
+        .systemLibrary(name: "CWebP", pkgConfig: "libwebp libwebpmux libwebpdemux", providers: [.apt(["libwebp-dev"])]),
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(
+            name: "CFFmpeg", pkgConfig: "libavformat libavcodec libavutil libswscale libswresample",
+            providers: [.apt(["libavformat-dev", "libavcodec-dev", "libavutil-dev", "libswscale-dev", "libswresample-dev"])]),
+        .systemLibrary(name: "CHeif", pkgConfig: "libheif", providers: [.apt(["libheif-dev"])]),
+        .target(
+            name: "CMediaShims",
+            linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("exif"), .linkedLibrary("lcms2"), .linkedLibrary("gif")]
+        ),
+        .target(
+            name: "MediaKit",
+            dependencies: [
+                "CFFmpeg", "CHeif", "CMediaShims", "CPNG", "CWebP",
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -1,0 +1,59 @@
+internal import CHeif
+
+/// HEIC/HEIF (iPhone photos) through libheif, which applies the container's rotation and mirroring.
+enum HEIFCodec {
+    static var canDecode: Bool { heif_have_decoder_for_format(heif_compression_HEVC) != 0 }
+
+    private static func withPrimaryImage<R>(_ data: [UInt8], _ body: (OpaquePointer) throws(MediaError) -> R) throws(MediaError) -> R {
+        guard canDecode else { throw MediaError(.unsupported, "HEIC/HEIF: this build of libheif has no HEVC decoder") }
+        guard let context = heif_context_alloc() else { throw MediaError(.internal, "libheif context") }
+        defer { heif_context_free(context) }
+        let read = data.withUnsafeBytes { heif_context_read_from_memory(context, $0.baseAddress, $0.count, nil) }
+        guard read.code == heif_error_Ok else { throw MediaError(.corrupt, "HEIF: \(String(cString: read.message))") }
+        var handle: OpaquePointer?
+        let primary = heif_context_get_primary_image_handle(context, &handle)
+        guard primary.code == heif_error_Ok, let handle else { throw MediaError(.corrupt, "HEIF: \(String(cString: primary.message))") }
+        defer { heif_image_handle_release(handle) }
+        return try body(handle)
+    }
+
+    /// The displayed size (after rotation), from the header.
+    static func header(_ data: [UInt8]) throws(MediaError) -> (width: Int, height: Int, icc: [UInt8]?) {
+        try withPrimaryImage(data) { handle throws(MediaError) in
+            let size = heif_image_handle_get_raw_color_profile_size(handle)
+            var icc: [UInt8]?
+            if size > 0 {
+                var bytes = [UInt8](repeating: 0, count: size)
+                if heif_image_handle_get_raw_color_profile(handle, &bytes).code == heif_error_Ok { icc = bytes }
+            }
+            return (Int(heif_image_handle_get_width(handle)), Int(heif_image_handle_get_height(handle)), icc)
+        }
+    }
+
+    static func decode(_ data: [UInt8]) throws(MediaError) -> Pixels {
+        try withPrimaryImage(data) { handle throws(MediaError) in
+            let alpha = heif_image_handle_has_alpha_channel(handle) != 0
+            var image: OpaquePointer?
+            let decoded = heif_decode_image(handle, &image, heif_colorspace_RGB, alpha ? heif_chroma_interleaved_RGBA : heif_chroma_interleaved_RGB, nil)
+            guard decoded.code == heif_error_Ok, let image else { throw MediaError(.corrupt, "HEIF: \(String(cString: decoded.message))") }
+            defer { heif_image_release(image) }
+            let width = Int(heif_image_get_width(image, heif_channel_interleaved))
+            let height = Int(heif_image_get_height(image, heif_channel_interleaved))
+            var stride: Int32 = 0
+            guard let plane = heif_image_get_plane_readonly(image, heif_channel_interleaved, &stride) else {
+                throw MediaError(.corrupt, "HEIF: no pixel plane")
+            }
+            let channels = alpha ? 4 : 3
+            var pixels = Pixels(width: width, height: height, channels: channels)
+            pixels.bytes.withUnsafeMutableBufferPointer { out in
+                for y in 0..<height {
+                    let row = plane + y * Int(stride)
+                    for x in 0..<(width * channels) { out[y * width * channels + x] = row[x] }
+                }
+            }
+            return pixels
+        }
+    }
+
+    static var version: String { String(cString: heif_get_version()) }
+}

@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# bench/images.sh — the image processor beside vipsthumbnail (libvips) and Pillow, in one run, on the
+# same real photos (mate-backgrounds), doing the same job: apply EXIF orientation, fit inside
+# 2048×2048 (never enlarge), WebP quality 85, method/effort 4, no metadata.
+#  1. per photo: interleaved rounds (processor, vips, Pillow, processor, …) under /usr/bin/time;
+#     median wall time and peak RSS of each; SSIM (luma, against a high-precision Lanczos resize of
+#     the original to each output's size) and bytes of the processor's and vips's WebPs.
+#  2. throughput: every photo, two processes at a time, processor vs vipsthumbnail.
+# The numbers, SSIM and tables come from bench/images_compare.py. Exits non-zero unless the median
+# time ratio processor/vips is ≤ 1.0 and processor/Pillow ≤ 0.6, and on every photo the processor's
+# SSIM is ≥ vips's − 0.002 and its bytes ≤ 1.03 × vips's (and every output has the expected size).
+#
+#   BIN=.build/release bash bench/images.sh
+#   LIMIT=3 ROUNDS=2 bash bench/images.sh
+#   PHOTOS='/path/to/*.jpg' bash bench/images.sh
+#   PROCESSOR_CMD='… {in} … {out} …' bash bench/images.sh   (a stand-in for the processor: {in} is the
+#     photo, {out} the directory that must receive {out}/<photo stem>/image.webp)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=${BIN:-.build/release}
+PHOTOS=${PHOTOS:-/usr/share/backgrounds/mate/nature/*.jpg}
+LIMIT=${LIMIT:-0}
+ROUNDS=${ROUNDS:-5}
+TP_ROUNDS=${TP_ROUNDS:-3}
+PROFILE=${PROFILE:-bench/profiles/fit2048.json}
+PY=${PY:-.venv/bin/python}
+PROCESSOR_CMD=${PROCESSOR_CMD:-}
+work=$(mktemp -d /tmp/bench-images.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+shopt -u patsub_replacement 2>/dev/null || true  # a literal `&` in a path stays literal below
+
+# shellcheck disable=SC2206
+photos=($PHOTOS)  # expands a glob, splits a list
+if ((LIMIT > 0)); then photos=("${photos[@]:0:LIMIT}"); fi
+for p in "${photos[@]}"; do [[ -f $p ]] || { echo "no such photo: $p" >&2; exit 1; }; done
+((${#photos[@]} > 0)) || { echo "no photos" >&2; exit 1; }
+dups=$(for p in "${photos[@]}"; do basename "${p%.*}"; done | sort | uniq -d)
+[[ -z $dups ]] || { echo "photos must have distinct names (outputs go to <stem>/image.webp): $dups" >&2; exit 1; }
+command -v vipsthumbnail >/dev/null || { echo "vipsthumbnail missing: apt-get install libvips-tools" >&2; exit 1; }
+"$PY" -c 'import PIL, numpy, scipy' || { echo "$PY needs Pillow, numpy and scipy" >&2; exit 1; }
+if [[ -z $PROCESSOR_CMD ]]; then
+  [[ -x $BIN/processor ]] || { echo "$BIN/processor missing: swift build -c release --product processor" >&2; exit 1; }
+  [[ -f $PROFILE ]] || { echo "$PROFILE missing" >&2; exit 1; }
+fi
+
+# tool_cmd TOOL PHOTO DIR: sets `cmd` to the command that makes DIR/<photo stem>/image.webp.
+tool_cmd() {
+  local tool=$1 in=$2 dir=$3 stem
+  stem=$(basename "${in%.*}")
+  case $tool in
+    processor)
+      if [[ -n $PROCESSOR_CMD ]]; then
+        local c=${PROCESSOR_CMD//\{in\}/$(printf %q "$in")}
+        cmd=(bash -c "${c//\{out\}/$(printf %q "$dir")}")
+      else
+        cmd=("$BIN/processor" process "$in" --out "$dir" --profile "$PROFILE")
+      fi ;;
+    # `>`: only ever shrink. vipsthumbnail rotates by EXIF orientation unless --no-rotate. The output
+    # path must be absolute (a relative one is taken relative to the photo's directory).
+    vips) cmd=(vipsthumbnail "$in" --size '2048x2048>' -o "$dir/$stem/image.webp[Q=85,effort=4,strip]") ;;
+    pillow) cmd=("$PY" bench/images_compare.py pillow "$in" "$dir/$stem/image.webp") ;;
+  esac
+}
+# run_tool TOOL PHOTO DIR: the same, run (for xargs).
+run_tool() {
+  local cmd
+  tool_cmd "$@"
+  if [[ $1 == processor ]]; then mkdir -p "$3"; else mkdir -p "$3/$(basename "${2%.*}")"; fi
+  exec "${cmd[@]}"
+}
+export -f tool_cmd run_tool
+export BIN PROFILE PY PROCESSOR_CMD
+
+out=$work/out  # out/<tool>/<stem>/image.webp
+echo "warming up each tool once…" >&2
+for tool in processor vips pillow; do
+  ( run_tool "$tool" "${photos[0]}" "$work/warm/$tool" ) >/dev/null
+done
+
+: >"$work/runs.tsv"
+for photo in "${photos[@]}"; do
+  stem=$(basename "${photo%.*}")
+  declare -A took=()
+  for round in $(seq 1 "$ROUNDS"); do
+    for tool in processor vips pillow; do
+      rm -rf "${out:?}/$tool/$stem"
+      if [[ $tool == processor ]]; then mkdir -p "$out/$tool"; else mkdir -p "$out/$tool/$stem"; fi
+      tool_cmd "$tool" "$photo" "$out/$tool"
+      /usr/bin/time -f "%e %M" -o "$work/time" "${cmd[@]}" >"$work/tool.log" 2>&1 || \
+        { echo "$tool failed on $photo:" >&2; cat "$work/tool.log" >&2; exit 1; }
+      [[ -s $out/$tool/$stem/image.webp ]] || { echo "$tool wrote no $out/$tool/$stem/image.webp" >&2; exit 1; }
+      read -r secs rss <"$work/time"
+      printf '%s\t%s\t%s\t%s\n' "$photo" "$tool" "$secs" "$rss" >>"$work/runs.tsv"
+      took[$tool]+=" $secs"
+    done
+  done
+  echo "$stem: processor${took[processor]}, vips${took[vips]}, Pillow${took[pillow]} s" >&2
+  unset took
+done
+
+# Throughput: every photo through one tool, two processes at a time; the tools alternate by round.
+echo "throughput: ${#photos[@]} photos, 2 at a time, $TP_ROUNDS rounds…" >&2
+: >"$work/throughput.tsv"
+for round in $(seq 1 "$TP_ROUNDS"); do
+  for tool in processor vips; do
+    rm -rf "$work/tp"
+    printf '%s\0' "${photos[@]}" | /usr/bin/time -f "%e" -o "$work/time" \
+      xargs -0 -n1 -P2 bash -c 'run_tool "$1" "$3" "$2" >/dev/null' _ "$tool" "$work/tp/$tool" || \
+      { echo "$tool failed in the throughput run" >&2; exit 1; }
+    made=$(find "$work/tp/$tool" -name image.webp | wc -l)
+    ((made == ${#photos[@]})) || { echo "$tool made $made of ${#photos[@]} WebPs" >&2; exit 1; }
+    printf '%s\t%s\t%s\t%s\n' "$tool" "$round" "$(tail -n1 "$work/time")" "${#photos[@]}" >>"$work/throughput.tsv"
+    echo "round $round: $tool $(tail -n1 "$work/time") s" >&2
+  done
+done
+
+echo "computing SSIM…" >&2
+"$PY" bench/images_compare.py report "$work/runs.tsv" "$out" "$work/throughput.tsv"
