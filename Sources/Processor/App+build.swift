@@ -1,0 +1,50 @@
+import AsyncHTTPClient
+import Hummingbird
+import Logging
+import MediaKit
+import NIOPosix
+import Prometheus
+import QueueKit
+import ServiceLifecycle
+import StorageKit
+
+/// Builds the processor's services (tests call this with devstorage's account and a short
+/// visibility timeout): the worker, the queue-depth sampler, the health/metrics server and the
+/// storage HTTP client's shutdown.
+func buildServices(
+    configuration: ProcessorConfiguration, account: StorageAccount, registry: PrometheusCollectorRegistry? = nil,
+    retryPolicy: RetryPolicy = .default, names: JobHandler.Names = .init(), logger: Logger
+) async throws -> (services: [any Service], handler: JobHandler) {
+    var httpConfiguration = HTTPClient.Configuration()
+    httpConfiguration.timeout = .init(connect: .seconds(5), read: .seconds(120))
+    httpConfiguration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: max(8, configuration.concurrency * 4))
+    let httpClient = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: httpConfiguration)
+    let blobs = BlobClient(account: account, transport: httpClient, retryPolicy: retryPolicy, logger: logger)
+    let queues = QueueClient(account: account, transport: httpClient, retryPolicy: retryPolicy, logger: logger)
+
+    if configuration.createStorage {
+        do {
+            for container in [names.rawContainer, names.processedContainer, names.statusContainer] { _ = try await blobs.createContainer(container) }
+            _ = try await queues.createQueue(names.queue)
+            _ = try await queues.createQueue(names.poisonQueue)
+        } catch {
+            logger.warning("could not create the containers and queues (they may already exist)", metadata: ["error": "\(error)"])
+        }
+    }
+    let webhook = configuration.webhookURL.map { Webhook(url: $0, secret: configuration.webhookSecret, client: httpClient) }
+    let handler = JobHandler(blobs: blobs, queues: queues, configuration: configuration, webhook: webhook, names: names)
+    let worker = JobWorker(queues: queues, handler: handler, configuration: configuration, logger: logger)
+    let health = HealthServer.build(configuration: configuration, blobs: blobs, queues: queues, registry: registry, logger: logger)
+    // Shut down in reverse: health server and sampler, then the worker (it drains), then the client.
+    return ([HTTPClientService(client: httpClient), worker, QueueDepthSampler(queues: queues, queue: names.queue), health], handler)
+}
+
+/// Shuts the storage HTTP client down after the services that use it have stopped.
+struct HTTPClientService: Service {
+    let client: HTTPClient
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        try await client.shutdown()
+    }
+}

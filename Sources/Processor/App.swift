@@ -1,0 +1,86 @@
+import ArgumentParser
+import Configuration
+import Foundation
+import Logging
+import MediaKit
+import Metrics
+import Prometheus
+import ServiceLifecycle
+import StorageKit
+import UnixSignals
+
+/// `processor`: the worker daemon (`processor serve`, the default) and the same pipeline on local
+/// files (`processor process INPUT... --out DIR`).
+@main
+struct Processor: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "processor",
+        abstract: "Turns uploads into web-ready media.",
+        subcommands: [Serve.self, Process.self],
+        defaultSubcommand: Serve.self)
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Poll the job queue and process jobs (configuration from PROCESSOR_* and AZURE_* variables).")
+
+    func run() async throws {
+        let reader = ConfigReader(providers: [EnvironmentVariablesProvider()])
+        let configuration: ProcessorConfiguration
+        do {
+            configuration = try ProcessorConfiguration(reader: reader)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = configuration.logLevel
+            return handler
+        }
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        let logger = Logger(label: "processor")
+        logger.info("codec libraries", metadata: ImagePipeline.libraryVersions.mapValues { .string($0) })
+        let account = try StorageAccount(configuration: configuration.storage)
+        let (services, _) = try await buildServices(configuration: configuration, account: account, registry: registry, logger: logger)
+        var groupConfiguration = ServiceGroupConfiguration(
+            services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        // Running jobs get the grace period; then they are cancelled and release their messages.
+        groupConfiguration.maximumGracefulShutdownDuration = .seconds(configuration.shutdownGraceSeconds)
+        try await ServiceGroup(configuration: groupConfiguration).run()
+    }
+}
+
+struct Process: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the processing pipeline on local files, without storage or queue.",
+        discussion: "Writes OUT/<input name>/image.webp, thumb.webp, … and prints one JSON line per input.")
+
+    @Argument(help: "Input files.") var inputs: [String]
+    @Option(name: .shortAndLong, help: "Output directory.") var out: String
+    @Option(help: "A processing profile (JSON or YAML); default: the built-in profile.") var profile: String?
+    @Option(help: "Files processed at once.") var jobs: Int = 1
+
+    func run() async throws {
+        let profile = try profile.map(ProcessingProfile.load(path:)) ?? ProcessingProfile()
+        var failures = 0
+        try await withThrowingTaskGroup(of: (String, Result<OneShot.Report, MediaError>).self) { group in
+            var pending = inputs[...]
+            func next() {
+                guard let input = pending.popFirst() else { return }
+                group.addTask { (input, await OneShot.process(input: input, out: out, profile: profile)) }
+            }
+            for _ in 0..<max(1, jobs) { next() }
+            while let (input, result) = try await group.next() {
+                switch result {
+                case .success(let report): print(report.json)
+                case .failure(let error):
+                    failures += 1
+                    FileHandle.standardError.write(Data("\(input): \(error.code.rawValue): \(error.reason)\n".utf8))
+                }
+                next()
+            }
+        }
+        if failures > 0 { throw ExitCode(1) }
+    }
+}

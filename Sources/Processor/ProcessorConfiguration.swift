@@ -1,0 +1,58 @@
+import Configuration
+import Foundation
+import Logging
+import StorageKit
+
+/// Everything the processor reads from configuration: flags (`--processor-concurrency 2`), then
+/// environment variables (`PROCESSOR_CONCURRENCY`), then these defaults.
+///
+/// | Key | Environment | Default |
+/// |---|---|---|
+/// | `processor.host` / `processor.port` | `PROCESSOR_HOST` / `PROCESSOR_PORT` | `0.0.0.0` / 8081: `/healthz`, `/readyz`, `/metrics` |
+/// | `processor.concurrency` | `PROCESSOR_CONCURRENCY` | one job per core |
+/// | `processor.visibility.timeout.seconds` | `PROCESSOR_VISIBILITY_TIMEOUT_SECONDS` | 300 (renewed at half) |
+/// | `processor.max.dequeue.count` | `PROCESSOR_MAX_DEQUEUE_COUNT` | 5: a message delivered more often goes to poison unprocessed |
+/// | `processor.retry.delay.seconds` | `PROCESSOR_RETRY_DELAY_SECONDS` | 10: a transient failure retries after this × the delivery count |
+/// | `processor.poll.max.interval.ms` | `PROCESSOR_POLL_MAX_INTERVAL_MS` | 1000: the longest wait between polls of an empty queue |
+/// | `processor.shutdown.grace.seconds` | `PROCESSOR_SHUTDOWN_GRACE_SECONDS` | 60: on SIGTERM running jobs get this long, then are released |
+/// | `processor.profile` | `PROCESSOR_PROFILE` | none: the built-in profile (the same as `profiles/default.json`) |
+/// | `processor.webhook.url` | `PROCESSOR_WEBHOOK_URL` | none: POST each final status document here |
+/// | `processor.webhook.secret` | `PROCESSOR_WEBHOOK_SECRET` | none: HMAC-SHA256 key for the `X-MediaPipeline-Signature` header (secret) |
+/// | `processor.storage.create` | `PROCESSOR_STORAGE_CREATE` | `true`: create the containers and queues at start if missing |
+/// | `processor.log.level` | `PROCESSOR_LOG_LEVEL` | `info` |
+struct ProcessorConfiguration: Sendable {
+    var host = "0.0.0.0"
+    var port = 8081
+    var concurrency = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    var visibilityTimeout = 300
+    var maxDequeueCount = 5
+    var retryDelaySeconds = 10
+    var pollMaxInterval = Duration.milliseconds(1000)
+    var shutdownGraceSeconds = 60
+    var profile = ProcessingProfile()
+    var webhookURL: String?
+    var webhookSecret: String?
+    var createStorage = true
+    var logLevel = Logger.Level.info
+    var storage = StorageAccount.Configuration()
+
+    init() {}
+
+    init(reader: ConfigReader) throws {
+        let config = reader.scoped(to: "processor")
+        host = config.string(forKey: "host", default: host)
+        port = config.int(forKey: "port", default: port)
+        concurrency = max(1, config.int(forKey: "concurrency", default: concurrency))
+        visibilityTimeout = max(2, config.int(forKey: "visibility.timeout.seconds", default: visibilityTimeout))
+        maxDequeueCount = max(1, config.int(forKey: "max.dequeue.count", default: maxDequeueCount))
+        retryDelaySeconds = max(0, config.int(forKey: "retry.delay.seconds", default: retryDelaySeconds))
+        pollMaxInterval = .milliseconds(max(10, config.int(forKey: "poll.max.interval.ms", default: 1000)))
+        shutdownGraceSeconds = config.int(forKey: "shutdown.grace.seconds", default: shutdownGraceSeconds)
+        if let path = config.string(forKey: "profile"), !path.isEmpty { profile = try ProcessingProfile.load(path: path) }
+        webhookURL = config.string(forKey: "webhook.url").flatMap { $0.isEmpty ? nil : $0 }
+        webhookSecret = config.string(forKey: "webhook.secret", isSecret: true).flatMap { $0.isEmpty ? nil : $0 }
+        createStorage = config.bool(forKey: "storage.create", default: createStorage)
+        logLevel = config.string(forKey: "log.level").flatMap { Logger.Level(rawValue: $0.lowercased()) } ?? .info
+        storage = StorageAccount.Configuration(reader: reader)
+    }
+}

@@ -1,0 +1,242 @@
+import Crypto
+import Foundation
+import Logging
+import MediaKit
+import NIOCore
+import NIOFoundationCompat
+import QueueKit
+import StorageKit
+
+/// Handles one queue message, end to end: quarantine, parse, idempotency check, lease, download,
+/// process, upload, status, webhook, delete. Every path ends with the message deleted (done or
+/// poisoned), released for a later retry, or left to a worker that took the lease over.
+struct JobHandler: Sendable {
+    let blobs: BlobClient
+    let queues: QueueClient
+    let configuration: ProcessorConfiguration
+    let webhook: Webhook?
+    let names: Names
+
+    struct Names: Sendable {
+        var queue = PipelineNames.jobQueue
+        var poisonQueue = PipelineNames.poisonQueue
+        var rawContainer = PipelineNames.rawContainer
+        var processedContainer = PipelineNames.processedContainer
+        var statusContainer = PipelineNames.statusContainer
+    }
+
+    /// How a message ended, for metrics and tests.
+    enum Outcome: String, Sendable {
+        case succeeded, alreadyDone = "already_done", poisoned, retrying, released, leaseLost = "lease_lost"
+    }
+
+    func handle(_ message: QueueMessage, logger baseLogger: Logger) async -> Outcome {
+        var logger = baseLogger
+        logger[metadataKey: "queue.message_id"] = "\(message.id)"
+        // A message delivered more often than allowed is quarantined before anything decodes it:
+        // a file that crashes the worker cannot crash it forever.
+        let job: MediaJob
+        do {
+            job = try JobMessage.job(from: message.text, rawContainer: names.rawContainer)
+        } catch {
+            await poison(message, job: nil, code: "malformed", reason: "\(error)", logger: logger)
+            return .poisoned
+        }
+        logger[metadataKey: "job.id"] = "\(job.jobId)"
+        logger[metadataKey: "trace.id"] = "\(job.traceId)"
+        let media = job.input.mediaType.hasPrefix("video/") ? "video" : "image"
+        if message.dequeueCount > configuration.maxDequeueCount {
+            await poison(
+                message, job: job, code: "max_deliveries",
+                reason: "max deliveries exceeded: delivered \(message.dequeueCount) times (limit \(configuration.maxDequeueCount)); not processed again",
+                logger: logger)
+            ProcessorMetrics.job(outcome: "poisoned", media: media)
+            return .poisoned
+        }
+
+        do {
+            let jobLogger = logger
+            let outcome = try await queues.withLease(message, in: names.queue, visibilityTimeout: configuration.visibilityTimeout, logger: logger) { lease in
+                try await run(job, message: message, lease: lease, logger: jobLogger)
+            }
+            ProcessorMetrics.job(outcome: outcome.rawValue, media: media)
+            return outcome
+        } catch let error as LeaseLostError {
+            logger.warning("lease lost; another worker has the job", metadata: ["reason": "\(error.reason)"])
+            ProcessorMetrics.job(outcome: "lease_lost", media: media)
+            return .leaseLost
+        } catch is CancellationError {
+            logger.info("stopped; the message was released for another worker")
+            ProcessorMetrics.job(outcome: "released", media: media)
+            return .released
+        } catch {
+            logger.error("job failed unexpectedly", metadata: ["error": "\(error)"])
+            return .retrying
+        }
+    }
+
+    /// The work under the lease.
+    private func run(_ job: MediaJob, message: QueueMessage, lease: MessageLease, logger: Logger) async throws -> Outcome {
+        var clock = Stopwatch()
+        let existing: JobStatus?
+        do {
+            existing = try await status(of: job.jobId)
+        } catch {
+            return try await retryLater(lease, message: message, job: job, reason: "reading the job status: \(error)", logger: logger)
+        }
+        if let existing, existing.status == .succeeded || existing.status == .failed {
+            logger.info("already done; deleting the redelivered message", metadata: ["status": "\(existing.status.rawValue)"])
+            try await lease.complete()
+            return .alreadyDone
+        }
+        let base = (existing ?? JobStatus(queued: job)).processing(attempt: message.dequeueCount)
+        do {
+            try await write(base)
+            let input = try await blobs.downloadData(job.input.container, job.input.blob, limit: configuration.profile.limits.maxInputBytes)
+            let data = Array(input.readableBytesView)
+            var timings: [String: Double] = ["download": clock.lap()]
+            ProcessorMetrics.stage("download", seconds: timings["download"]!)
+            if !job.input.md5.isEmpty {
+                let md5 = Data(Insecure.MD5.hash(data: data)).base64EncodedString()
+                guard md5 == job.input.md5 else {
+                    throw MediaError(.corrupt, "the input's MD5 \(md5) is not the \(job.input.md5) it was uploaded with")
+                }
+            }
+            let result = try await process(data)
+            for (stage, seconds) in result.timings {
+                timings[stage] = seconds
+                ProcessorMetrics.stage(stage, seconds: seconds)
+            }
+            _ = clock.lap()
+            var outputs: [JobStatus.Output] = []
+            for output in result.outputs {
+                try Task.checkCancellation()  // a lost lease cancels us: no further outputs
+                let blob = "\(job.jobId)/\(output.name)"
+                _ = try await blobs.putBlob(
+                    names.processedContainer, blob, body: ByteBuffer(bytes: output.data),
+                    options: BlobUploadOptions(contentType: output.contentType, cacheControl: "public, max-age=31536000, immutable"))
+                outputs.append(
+                    .init(
+                        name: output.name, contentType: output.contentType, bytes: output.data.count, width: output.width, height: output.height,
+                        durationSeconds: output.durationSeconds, container: names.processedContainer, blob: blob))
+            }
+            timings["upload"] = clock.lap()
+            ProcessorMetrics.stage("upload", seconds: timings["upload"]!)
+            try Task.checkCancellation()
+            let done = base.succeeded(outputs: outputs, timings: timings)
+            try await write(done)  // the status document, written last, marks the job done
+            try await lease.complete()
+            logger.info("job succeeded", metadata: ["outputs": "\(outputs.count)", "seconds": "\(timings.values.reduce(0, +))"])
+            await notify(done, logger: logger)
+            return .succeeded
+        } catch let error as MediaError where error.isPermanent {
+            let failed = base.failed(code: error.code.rawValue, reason: error.reason)
+            try? await write(failed)
+            await poison(message, job: job, code: error.code.rawValue, reason: error.reason, logger: logger, lease: lease)
+            await notify(failed, logger: logger)
+            return .poisoned
+        } catch let error where error is CancellationError || (error as? MediaError)?.code == .cancelled {
+            // Shutdown past the grace period (or a lost lease): make the message visible again at
+            // once. The request runs in its own task because this one is cancelled.
+            await Task { try? await lease.release(after: 0) }.value
+            throw CancellationError()
+        } catch {
+            return try await retryLater(lease, message: message, job: job, reason: "\(error)", logger: logger)
+        }
+    }
+
+    private func process(_ data: [UInt8]) async throws -> ImageResult {
+        guard let format = ImageFormat.sniff(data) else {
+            if VideoSniffer.isVideo(data) {
+                throw MediaError(.unsupported, "video processing is not available in this build")
+            }
+            throw MediaError(.unsupported, "not a supported image or video format")
+        }
+        _ = format
+        return try await ImagePipeline.process(data, profile: configuration.profile.image, limits: configuration.profile.limits)
+    }
+
+    /// Transient failure: visible again after a growing delay — or, on the last allowed delivery,
+    /// poisoned with the reason.
+    private func retryLater(_ lease: MessageLease, message: QueueMessage, job: MediaJob, reason: String, logger: Logger) async throws -> Outcome {
+        if message.dequeueCount >= configuration.maxDequeueCount {
+            let current = (try? await status(of: job.jobId)).flatMap { $0 } ?? JobStatus(queued: job)
+            try? await write(current.failed(code: "transient", reason: "gave up after \(message.dequeueCount) attempts: \(reason)"))
+            await poison(message, job: job, code: "transient", reason: "gave up after \(message.dequeueCount) attempts: \(reason)", logger: logger, lease: lease)
+            return .poisoned
+        }
+        let delay = configuration.retryDelaySeconds * message.dequeueCount
+        logger.warning("transient failure; retrying later", metadata: ["reason": "\(reason)", "retry.after.seconds": "\(delay)"])
+        try await lease.release(after: delay)
+        return .retrying
+    }
+
+    /// Sends the message to the poison queue (never expiring) with the reason, then deletes it.
+    private func poison(_ message: QueueMessage, job: MediaJob?, code: String, reason: String, logger: Logger, lease: MessageLease? = nil) async {
+        let entry = PoisonMessage(
+            jobId: job?.jobId, code: code, reason: reason, dequeueCount: message.dequeueCount, originalMessageId: message.id, input: job?.input,
+            originalText: message.text)
+        do {
+            _ = try await queues.send(names.poisonQueue, text: try entry.messageText(), timeToLive: -1)
+            if let job, lease == nil {
+                // Quarantined before processing: record the failure too.
+                let current = (try? await status(of: job.jobId)).flatMap { $0 } ?? JobStatus(queued: job)
+                if current.status != .succeeded { try? await write(current.failed(code: code, reason: reason)) }
+            }
+            if let lease {
+                try await lease.complete()
+            } else {
+                try await queues.delete(names.queue, messageID: message.id, popReceipt: message.popReceipt)
+            }
+            ProcessorMetrics.poisoned()
+            logger.error("job poisoned", metadata: ["code": "\(code)", "reason": "\(reason)"])
+        } catch {
+            // The message stays; it comes back and is quarantined again (the poison entry is keyed
+            // by the original message id for whoever inspects duplicates).
+            logger.error("could not poison the message", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func notify(_ status: JobStatus, logger: Logger) async {
+        guard let webhook, let body = try? status.json() else { return }
+        await webhook.deliver(body, jobId: status.jobId, logger: logger)
+    }
+
+    func status(of jobId: String) async throws -> JobStatus? {
+        do {
+            let buffer = try await blobs.downloadData(names.statusContainer, "\(jobId).json", limit: 1 << 20)
+            return try JobStatus.decode(Data(buffer: buffer))
+        } catch let error as StorageError where error.isNotFound {
+            return nil
+        }
+    }
+
+    private func write(_ status: JobStatus?) async throws {
+        guard let status else { return }
+        _ = try await blobs.putBlob(
+            names.statusContainer, "\(status.jobId).json", body: ByteBuffer(data: try status.json()),
+            options: BlobUploadOptions(contentType: "application/json"))
+    }
+}
+
+/// Seconds between laps.
+struct Stopwatch {
+    private var last = ContinuousClock.now
+    mutating func lap() -> Double {
+        let now = ContinuousClock.now
+        defer { last = now }
+        let elapsed = now - last
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    }
+}
+
+/// Video containers by magic bytes (their processing arrives with the video pipeline).
+enum VideoSniffer {
+    static func isVideo(_ data: [UInt8]) -> Bool {
+        let b = Array(data.prefix(12))
+        if b.count >= 8, Array(b[4..<8]) == Array("ftyp".utf8) { return true }
+        if b.count >= 4, b[0] == 0x1A, b[1] == 0x45, b[2] == 0xDF, b[3] == 0xA3 { return true }
+        if b.count >= 12, Array(b[0..<4]) == Array("RIFF".utf8), Array(b[8..<12]) == Array("AVI ".utf8) { return true }
+        return false
+    }
+}

@@ -1,0 +1,51 @@
+import AsyncHTTPClient
+import Crypto
+import Foundation
+import Logging
+import NIOCore
+import NIOFoundationCompat
+import NIOHTTP1
+
+/// POSTs a final status document to a configured URL, signed with HMAC-SHA256
+/// (`X-MediaPipeline-Signature: sha256=<hex>` over the exact body), retried with backoff.
+struct Webhook: Sendable {
+    let url: String
+    let secret: String?
+    let client: HTTPClient
+    var attempts = 5
+    var baseDelay = Duration.milliseconds(500)
+
+    static func signature(body: Data, secret: String) -> String {
+        let mac = HMAC<SHA256>.authenticationCode(for: body, using: SymmetricKey(data: Data(secret.utf8)))
+        return "sha256=" + mac.map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// Delivers `body`; returns whether a 2xx answer came back. Never throws: a webhook is a
+    /// notification, the status document is the record.
+    @discardableResult
+    func deliver(_ body: Data, jobId: String, logger: Logger) async -> Bool {
+        var delay = baseDelay
+        for attempt in 1...attempts {
+            var request = HTTPClientRequest(url: url)
+            request.method = .POST
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.headers.add(name: "X-MediaPipeline-Job", value: jobId)
+            if let secret { request.headers.add(name: "X-MediaPipeline-Signature", value: Self.signature(body: body, secret: secret)) }
+            request.body = .bytes(ByteBuffer(data: body))
+            do {
+                let response = try await client.execute(request, timeout: .seconds(10))
+                _ = try? await response.body.collect(upTo: 1 << 16)
+                if (200..<300).contains(response.status.code) { return true }
+                logger.warning("webhook answered \(response.status.code)", metadata: ["job.id": "\(jobId)", "attempt": "\(attempt)"])
+                if (400..<500).contains(response.status.code), response.status.code != 429, response.status.code != 408 { return false }
+            } catch {
+                logger.warning("webhook failed", metadata: ["job.id": "\(jobId)", "attempt": "\(attempt)", "error": "\(error)"])
+            }
+            if attempt < attempts {
+                try? await Task.sleep(for: delay)
+                delay *= 2
+            }
+        }
+        return false
+    }
+}
