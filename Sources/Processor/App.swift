@@ -42,7 +42,8 @@ struct Serve: AsyncParsableCommand {
         let logger = Logger(label: "processor")
         logger.info("codec libraries", metadata: ImagePipeline.libraryVersions.mapValues { .string($0) })
         let account = try StorageAccount(configuration: configuration.storage)
-        let (services, _) = try await buildServices(configuration: configuration, account: account, registry: registry, logger: logger)
+        let (services, _) = try await buildServices(
+            configuration: configuration, account: account, registry: registry, retryPolicy: configuration.retryPolicy, logger: logger)
         var groupConfiguration = ServiceGroupConfiguration(
             services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         // Running jobs get the grace period; then they are cancelled and release their messages.

@@ -18,6 +18,8 @@ import StorageKit
 /// | `processor.profile` | `PROCESSOR_PROFILE` | none: the built-in profile (the same as `profiles/default.json`) |
 /// | `processor.webhook.url` | `PROCESSOR_WEBHOOK_URL` | none: POST each final status document here |
 /// | `processor.webhook.secret` | `PROCESSOR_WEBHOOK_SECRET` | none: HMAC-SHA256 key for the `X-MediaPipeline-Signature` header (secret) |
+/// | `processor.storage.retries` | `PROCESSOR_STORAGE_RETRIES` | 3 retries of a failed storage call (jittered exponential backoff) |
+/// | `processor.storage.retry.base.ms` | `PROCESSOR_STORAGE_RETRY_BASE_MS` | 800: the first backoff |
 /// | `processor.storage.create` | `PROCESSOR_STORAGE_CREATE` | `true`: create the containers and queues at start if missing |
 /// | `processor.log.level` | `PROCESSOR_LOG_LEVEL` | `info` |
 struct ProcessorConfiguration: Sendable {
@@ -33,6 +35,7 @@ struct ProcessorConfiguration: Sendable {
     var webhookURL: String?
     var webhookSecret: String?
     var createStorage = true
+    var retryPolicy = RetryPolicy.default
     var logLevel = Logger.Level.info
     var storage = StorageAccount.Configuration()
 
@@ -52,6 +55,9 @@ struct ProcessorConfiguration: Sendable {
         webhookURL = config.string(forKey: "webhook.url").flatMap { $0.isEmpty ? nil : $0 }
         webhookSecret = config.string(forKey: "webhook.secret", isSecret: true).flatMap { $0.isEmpty ? nil : $0 }
         createStorage = config.bool(forKey: "storage.create", default: createStorage)
+        retryPolicy = RetryPolicy(
+            maxRetries: max(0, config.int(forKey: "storage.retries", default: 3)),
+            baseDelay: .milliseconds(max(1, config.int(forKey: "storage.retry.base.ms", default: 800))))
         logLevel = config.string(forKey: "log.level").flatMap { Logger.Level(rawValue: $0.lowercased()) } ?? .info
         storage = StorageAccount.Configuration(reader: reader)
     }

