@@ -14,40 +14,78 @@ public final class MessageLease: Sendable {
     /// The visibility timeout each renewal asks for, in seconds.
     public let visibilityTimeout: Int
     let client: QueueClient
-    let state: Mutex<(receipt: String, renewals: Int, lastRenewal: ContinuousClock.Instant)>
+    struct State {
+        var receipt: String
+        var renewals = 0
+        var lastRenewal = ContinuousClock.now
+        /// A renewal request is on the wire: its answer carries the newest receipt.
+        var renewing = false
+        /// `complete()` or `release(after:)` has begun: no further renewals.
+        var finishing = false
+    }
+
+    let state: Mutex<State>
 
     init(client: QueueClient, queue: String, message: QueueMessage, visibilityTimeout: Int) {
         self.client = client
         self.queue = queue
         self.messageID = message.id
         self.visibilityTimeout = visibilityTimeout
-        self.state = Mutex((message.popReceipt, 0, .now))
+        self.state = Mutex(State(receipt: message.popReceipt))
     }
+
+    /// True once the work has completed or released the message.
+    var isFinishing: Bool { state.withLock { $0.finishing } }
 
     /// The newest pop receipt.
     public var popReceipt: String { state.withLock { $0.receipt } }
     /// Successful renewals so far.
     public var renewals: Int { state.withLock { $0.renewals } }
 
-    /// Extends the visibility once, with the newest receipt.
+    /// Extends the visibility once, with the newest receipt. Does nothing once the work is finishing.
     public func renew() async throws {
-        let (receipt, _) = try await client.update(queue, messageID: messageID, popReceipt: popReceipt, visibilityTimeout: visibilityTimeout)
-        state.withLock {
-            $0.receipt = receipt
-            $0.renewals += 1
-            $0.lastRenewal = .now
+        let receipt: String? = state.withLock {
+            guard !$0.finishing else { return nil }
+            $0.renewing = true
+            return $0.receipt
+        }
+        guard let receipt else { return }
+        do {
+            let (newReceipt, _) = try await client.update(queue, messageID: messageID, popReceipt: receipt, visibilityTimeout: visibilityTimeout)
+            state.withLock {
+                $0.receipt = newReceipt
+                $0.renewals += 1
+                $0.lastRenewal = .now
+                $0.renewing = false
+            }
+        } catch {
+            state.withLock { $0.renewing = false }
+            throw error
         }
         Counter(label: QueueMetrics.leaseRenewals).increment()
     }
 
+    /// Stops renewals and waits for one on the wire, so the next call uses the newest receipt
+    /// (a delete racing a renewal would otherwise carry a receipt the renewal just replaced).
+    private func finish() async -> String {
+        while true {
+            let receipt: String? = state.withLock {
+                $0.finishing = true
+                return $0.renewing ? nil : $0.receipt
+            }
+            if let receipt { return receipt }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+    }
+
     /// Deletes the message (the work is done).
     public func complete() async throws {
-        try await client.delete(queue, messageID: messageID, popReceipt: popReceipt)
+        try await client.delete(queue, messageID: messageID, popReceipt: await finish())
     }
 
     /// Makes the message visible again after `seconds` (0 = now), for another attempt.
     public func release(after seconds: Int = 0) async throws {
-        let (receipt, _) = try await client.update(queue, messageID: messageID, popReceipt: popReceipt, visibilityTimeout: seconds)
+        let (receipt, _) = try await client.update(queue, messageID: messageID, popReceipt: await finish(), visibilityTimeout: seconds)
         state.withLock { $0.receipt = receipt }
     }
 
@@ -80,9 +118,11 @@ extension QueueClient {
                 let interval = Duration.milliseconds(visibilityTimeout * 500)
                 while true {
                     try await Task.sleep(for: interval)
+                    if lease.isFinishing { return nil }
                     do {
                         try await lease.renew()
                     } catch let error as StorageError where error.isLeaseLost {
+                        if lease.isFinishing { return nil }
                         Counter(label: QueueMetrics.leaseLosses).increment()
                         logger.warning("lease lost", metadata: ["queue.message_id": "\(message.id)", "queue.error": "\(error)"])
                         throw LeaseLostError(messageID: message.id, reason: "\(error.code)")

@@ -252,3 +252,28 @@ def test_completion_webhook_is_signed_and_retried(make_stack):
         assert Hook.calls == 2
     finally:
         server.shutdown()
+
+
+def test_q2_a_long_job_keeps_its_lease(make_stack, tmp_path):
+    # An animation long enough to take several visibility timeouts (2 s, renewed every second).
+    frames = [Image.effect_noise((1000, 700), 60 + i).convert("RGB") for i in range(12)]
+    path = tmp_path / "long.gif"
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=80, loop=0)
+    profile = tmp_path / "profile.json"
+    profile.write_text(json.dumps({"image": {"maxWidth": 1200, "maxHeight": 1200, "webp": {"quality": 85, "method": 6}},
+                                   "limits": {"maxPixels": 100000000}}))
+    stack = make_stack(processor={"PROCESSOR_VISIBILITY_TIMEOUT_SECONDS": "2", "PROCESSOR_PROFILE": str(profile),
+                                  "PROCESSOR_CONCURRENCY": "2"})
+    started = time.time()
+    job_id = upload(stack, path)
+    status = wait_until(lambda: finished(stack, job_id), timeout=240, message="the long job")
+    took = time.time() - started
+    assert status["status"] == "succeeded" and status["attempts"] == 1, status
+    assert took > 4, f"the job took {took:.1f} s, not long enough to need renewals"
+    metrics = urllib.request.urlopen(f"http://127.0.0.1:{stack.processor.port}/metrics").read().decode()
+    renewals = sum(float(line.split()[-1]) for line in metrics.splitlines() if line.startswith("queue_lease_renewals_total"))
+    assert renewals >= 3, metrics
+    assert "queue_lease_losses_total" not in metrics or all(
+        line.split()[-1] in ("0", "0.0") for line in metrics.splitlines() if line.startswith("queue_lease_losses_total"))
+    assert stack.processed(job_id) == [f"{job_id}/image.webp", f"{job_id}/thumb.webp"]
+    check_invariant(stack, [job_id])

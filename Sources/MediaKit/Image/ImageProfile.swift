@@ -10,6 +10,14 @@ public struct ImageProfile: Codable, Sendable, Equatable {
             self.quality = quality
             self.method = method
         }
+
+        enum CodingKeys: String, CodingKey { case quality, method }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            quality = try c.decodeIfPresent(Float.self, forKey: .quality) ?? 85
+            method = try c.decodeIfPresent(Int.self, forKey: .method) ?? 4
+        }
     }
 
     /// JPEG output settings.
@@ -19,6 +27,14 @@ public struct ImageProfile: Codable, Sendable, Equatable {
         public init(quality: Int = 85, progressive: Bool = true) {
             self.quality = quality
             self.progressive = progressive
+        }
+
+        enum CodingKeys: String, CodingKey { case quality, progressive }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            quality = try c.decodeIfPresent(Int.self, forKey: .quality) ?? 85
+            progressive = try c.decodeIfPresent(Bool.self, forKey: .progressive) ?? true
         }
     }
 
@@ -69,7 +85,8 @@ public struct ImageProfile: Codable, Sendable, Equatable {
         maxHeight = try c.decodeIfPresent(Int.self, forKey: .maxHeight) ?? defaults.maxHeight
         webp = try c.decodeIfPresent(WebP.self, forKey: .webp) ?? defaults.webp
         jpeg = try c.decodeIfPresent(JPEG.self, forKey: .jpeg)
-        thumbnailSize = try c.decodeIfPresent(Int.self, forKey: .thumbnailSize)
+        // Absent: the default thumbnail; `null`: none.
+        thumbnailSize = c.contains(.thumbnailSize) ? try c.decodeIfPresent(Int.self, forKey: .thumbnailSize) : defaults.thumbnailSize
         thumbnailQuality = try c.decodeIfPresent(Float.self, forKey: .thumbnailQuality) ?? defaults.thumbnailQuality
         tiers = try c.decodeIfPresent([Tier].self, forKey: .tiers) ?? []
     }

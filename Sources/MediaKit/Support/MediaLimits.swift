@@ -16,6 +16,18 @@ public struct MediaLimits: Codable, Sendable, Equatable {
         self.maxInputBytes = maxInputBytes
     }
 
+    enum CodingKeys: String, CodingKey { case maxPixels, maxDimension, maxFrames, maxInputBytes }
+
+    /// Missing keys keep their defaults, so a profile names only what it changes.
+    public init(from decoder: any Decoder) throws {
+        let defaults = MediaLimits()
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        maxPixels = try c.decodeIfPresent(Int.self, forKey: .maxPixels) ?? defaults.maxPixels
+        maxDimension = try c.decodeIfPresent(Int.self, forKey: .maxDimension) ?? defaults.maxDimension
+        maxFrames = try c.decodeIfPresent(Int.self, forKey: .maxFrames) ?? defaults.maxFrames
+        maxInputBytes = try c.decodeIfPresent(Int.self, forKey: .maxInputBytes) ?? defaults.maxInputBytes
+    }
+
     /// Throws a `limit` failure when an image of this canvas and frame count is over a limit.
     public func check(width: Int, height: Int, frames: Int = 1) throws(MediaError) {
         guard width > 0, height > 0 else { throw MediaError(.corrupt, "the image has no pixels (\(width)×\(height))") }
