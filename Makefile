@@ -12,16 +12,19 @@ CONFIG       ?= debug
 BIN          := .build/$(CONFIG)
 # Debian packages the build, the tests and the benchmarks use: real photos (mate-backgrounds),
 # headless Chromium for the page test, the ffmpeg CLI to make and inspect media.
-APT_PACKAGES := curl ca-certificates procps time psmisc libxml2 python3-venv \
-                mate-backgrounds chromium chromium-driver ffmpeg
+APT_PACKAGES := curl ca-certificates procps time psmisc libxml2 python3-venv pkg-config \
+                mate-backgrounds gnome-backgrounds chromium chromium-driver ffmpeg \
+                libjpeg62-turbo-dev libpng-dev libwebp-dev libgif-dev libheif-dev libexif-dev liblcms2-dev \
+                libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev
 
-.PHONY: help run test deps venv build build-release test-swift test-interop bench-storage bench-upload clean-data
+.PHONY: help run test deps venv build build-release test-swift test-interop bench-storage bench-upload bench-images clean-data
 
 help:
 	@echo "make run    — install, build, start devstorage (+ daemons) and print what to do next"
 	@echo "make test   — install, build, run every test (Swift Testing + Azure SDK interop)"
 	@echo "make bench-storage — StorageKit staged upload vs curl straight to devstorage (1 GiB)"
 	@echo "make bench-upload  — uploader vs curl straight to devstorage (1 GiB), and 64 concurrent clients"
+	@echo "make bench-images  — processor vs vipsthumbnail and Pillow on real photos"
 
 # ---- installation ---------------------------------------------------------------------------
 deps:
@@ -51,6 +54,7 @@ run: deps
 	$(SWIFT) build -c $(CONFIG) --product devstorage
 	$(SWIFT) build -c $(CONFIG) --product storagetool
 	$(SWIFT) build -c $(CONFIG) --product uploader
+	$(SWIFT) build -c $(CONFIG) --product processor
 	@BIN=$(BIN) bash scripts/run-local.sh
 
 # ---- test -----------------------------------------------------------------------------------
@@ -62,7 +66,7 @@ test-swift:
 	$(SWIFT) test -c $(CONFIG) --skip-build
 
 test-interop:
-	DEVSTORAGE_BIN=$(BIN)/devstorage STORAGE_TOOL_BIN=$(BIN)/storagetool UPLOADER_BIN=$(BIN)/uploader \
+	DEVSTORAGE_BIN=$(BIN)/devstorage STORAGE_TOOL_BIN=$(BIN)/storagetool UPLOADER_BIN=$(BIN)/uploader PROCESSOR_BIN=$(BIN)/processor \
 	  $(VENV)/bin/pytest -q Tests/interop
 
 # ---- benchmarks -----------------------------------------------------------------------------
@@ -72,6 +76,11 @@ bench-upload: deps
 	$(SWIFT) build -c release --product devstorage
 	$(SWIFT) build -c release --product uploader
 	BIN=.build/release bash bench/upload.sh
+
+bench-images: deps
+	@(command -v vipsthumbnail) >/dev/null || (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libvips-tools >/dev/null)
+	$(SWIFT) build -c release --product processor
+	BIN=.build/release bash bench/images.sh
 
 bench-storage: deps
 	$(SWIFT) build -c release --product devstorage

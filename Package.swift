@@ -214,6 +214,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "ProcessorTests",
+            dependencies: ["MediaKit", "Processor", "QueueKit"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "DevStorageKitTests",
             dependencies: [
                 "DevStorageKit", "StorageKit", "TestSupport",

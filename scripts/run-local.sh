@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Started by `make run`: devstorage, the uploader (and, once built, the processor) on this
-# machine, in the foreground; Ctrl-C stops them all.
+# Started by `make run`: devstorage, the uploader and the processor on this machine, in the
+# foreground; Ctrl-C stops them all.
 set -euo pipefail
 BIN=${BIN:-.build/debug}
 HOST=${DEVSTORAGE_HOST:-127.0.0.1}
@@ -51,6 +51,12 @@ UPLOADER_API_KEYS=$UPLOADER_API_KEYS UPLOADER_HOST=$UPLOADER_HOST UPLOADER_PORT=
 pids+=($!)
 wait_for_port "$UPLOADER_PORT" uploader
 URL="http://$([ "$UPLOADER_HOST" = 0.0.0.0 ] && echo localhost || echo "$UPLOADER_HOST"):$UPLOADER_PORT"
+
+# The processor: health and metrics on 127.0.0.1:8081.
+PROCESSOR_HOST=${PROCESSOR_HOST:-127.0.0.1} PROCESSOR_PORT=${PROCESSOR_PORT:-8081} \
+  "$BIN/processor" serve >.run/processor.log 2>&1 &
+pids+=($!)
+wait_for_port "${PROCESSOR_PORT:-8081}" processor
 SAMPLE=$(ls /usr/share/backgrounds/mate/nature/*.jpg 2>/dev/null | head -1 || true)
 SAMPLE=${SAMPLE:-./photo.jpg}
 
@@ -62,8 +68,9 @@ cat <<MSG
   Open $URL/ in a browser (API key: $API_KEY)
   or upload from the command line:
     curl -H 'X-API-Key: $API_KEY' -F "file=@$SAMPLE" $URL/upload
-  then follow the job with the statusUrl it returns:
+  then follow the job with the statusUrl it returns (processed in a second or two):
     curl -H 'X-API-Key: $API_KEY' $URL/jobs/<jobId>
+  Processor health and metrics: http://127.0.0.1:${PROCESSOR_PORT:-8081}/metrics
 
   Connection string (any Azure tool or SDK works with it):
     export AZURE_STORAGE_CONNECTION_STRING='$AZURE_STORAGE_CONNECTION_STRING'

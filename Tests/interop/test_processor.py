@@ -277,3 +277,14 @@ def test_q2_a_long_job_keeps_its_lease(make_stack, tmp_path):
         line.split()[-1] in ("0", "0.0") for line in metrics.splitlines() if line.startswith("queue_lease_losses_total"))
     assert stack.processed(job_id) == [f"{job_id}/image.webp", f"{job_id}/thumb.webp"]
     check_invariant(stack, [job_id])
+
+
+def test_d3_library_versions_are_logged_and_libwebp_has_the_cve_2023_4863_fix(make_stack):
+    stack = make_stack(processor={})
+    logs = wait_until(lambda: "codec libraries" in stack.processor.logs() and stack.processor.logs(), timeout=10, message="the log line")
+    line = next(l for l in logs.splitlines() if "codec libraries" in l)
+    for library in ("libjpeg-turbo", "libpng", "libwebp", "libavformat", "libavcodec", "libavutil", "libswscale", "giflib", "libheif"):
+        assert f"{library}=" in line, (library, line)
+    # Debian fixed CVE-2023-4863 (the WebP heap overflow) in 1.2.4-0.2+deb12u1; upstream in 1.3.2.
+    version = subprocess.run(["dpkg-query", "-W", "-f", "${Version}", "libwebp7"], capture_output=True, text=True).stdout
+    assert subprocess.run(["dpkg", "--compare-versions", version, "ge", "1.2.4-0.2+deb12u1"]).returncode == 0, version

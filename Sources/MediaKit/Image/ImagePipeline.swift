@@ -204,7 +204,7 @@ public enum ImagePipeline {
     /// The codec libraries this build links, for the start-up log (and the library floor check).
     public static var libraryVersions: [String: String] {
         ["libjpeg-turbo": JPEGCodec.version, "libpng": PNGCodec.version, "libwebp": WebPCodec.version, "libswscale": Scaler.version,
-         "giflib": GIFCodec.version, "libheif": HEIFCodec.version]
+         "giflib": GIFCodec.version, "libheif": HEIFCodec.version].merging(Scaler.ffmpegVersions) { a, _ in a }
     }
 }
 

@@ -59,8 +59,16 @@ enum Scaler {
         }
     }
 
-    static var version: String {
-        let v = Int(swscale_version())
+    static var version: String { versionString(swscale_version()) }
+
+    /// FFmpeg's libraries as this process loaded them.
+    static var ffmpegVersions: [String: String] {
+        ["libavformat": versionString(avformat_version()), "libavcodec": versionString(avcodec_version()),
+         "libavutil": versionString(avutil_version()), "libswresample": versionString(swresample_version())]
+    }
+
+    private static func versionString(_ packed: UInt32) -> String {
+        let v = Int(packed)
         return "\(v >> 16).\((v >> 8) & 0xFF).\(v & 0xFF)"
     }
 }

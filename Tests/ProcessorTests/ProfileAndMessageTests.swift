@@ -1,0 +1,71 @@
+import Foundation
+import MediaKit
+import QueueKit
+import Testing
+
+@testable import Processor
+
+@Suite("Processing profile and queue messages")
+struct ProfileAndMessageTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    @Test("profiles/default.json is the built-in profile")
+    func defaultProfile() throws {
+        let loaded = try ProcessingProfile.load(path: Self.root.appendingPathComponent("profiles/default.json").path)
+        #expect(loaded == ProcessingProfile())
+    }
+
+    @Test("a YAML profile names only what it changes")
+    func yamlProfile() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("profile-\(UUID().uuidString).yaml").path
+        try "image:\n  maxWidth: 1024\n  webp:\n    quality: 70\n  thumbnailSize: null\nlimits:\n  maxPixels: 1000000\n".write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let profile = try ProcessingProfile.load(path: path)
+        #expect(profile.image.maxWidth == 1024 && profile.image.maxHeight == 2048)
+        #expect(profile.image.webp.quality == 70 && profile.image.webp.method == 4)
+        #expect(profile.image.thumbnailSize == nil)
+        #expect(profile.limits.maxPixels == 1_000_000 && profile.limits.maxFrames == 1000)
+    }
+
+    @Test("size tiers: larger inputs get stronger downscaling")
+    func tiers() {
+        let image = ProcessingProfile().image
+        #expect(image.box(forInputBytes: 1 << 20) == (2048, 2048))
+        #expect(image.box(forInputBytes: 12 << 20) == (1600, 1600))
+        #expect(image.box(forInputBytes: 40 << 20) == (1280, 1280))
+        #expect(ImageProfile.fit(width: 4000, height: 3000, box: (2048, 2048)) == (2048, 1536))
+        #expect(ImageProfile.fit(width: 800, height: 600, box: (2048, 2048)) == (800, 600))
+    }
+
+    @Test("limits are checked from the header")
+    func limits() {
+        let limits = MediaLimits()
+        #expect(throws: MediaError.self) { try limits.check(width: 20_000, height: 20_000) }
+        #expect(throws: MediaError.self) { try limits.check(width: 1000, height: 1000, frames: 60) }
+        #expect(throws: MediaError.self) { try limits.check(width: Int.max / 2, height: 4) }
+        #expect(throws: Never.self) { try limits.check(width: 8000, height: 6000) }
+    }
+
+    @Test("uploader jobs, plain or base64, and Event Grid BlobCreated events")
+    func messages() throws {
+        let job = MediaJob(input: BlobReference(container: "rawfiles", blob: "2026/11/23/x.jpg", bytes: 10, mediaType: "image/jpeg", md5: "abc"))
+        #expect(try JobMessage.job(from: job.messageText(), rawContainer: "rawfiles") == job)
+        let event = #"{"eventType":"Microsoft.Storage.BlobCreated","eventTime":"2026-11-23T10:00:00Z","data":{"url":"https://acct.blob.core.windows.net/rawfiles/a/b%20c.jpg","contentType":"image/jpeg","contentLength":42,"eTag":"0x8D"}}"#
+        let fromEvent = try JobMessage.job(from: Data(event.utf8).base64EncodedString(), rawContainer: "rawfiles")
+        #expect(fromEvent.input.blob == "a/b c.jpg" && fromEvent.input.bytes == 42 && fromEvent.input.md5.isEmpty)
+        #expect(try JobMessage.job(from: event, rawContainer: "rawfiles").jobId == fromEvent.jobId)  // redelivery: same job
+        let cloudEvent = #"{"type":"Microsoft.Storage.BlobCreated","time":"2026-11-23T10:00:00Z","data":{"url":"http://127.0.0.1:10000/devstoreaccount1/rawfiles/x.png"}}"#
+        #expect(try JobMessage.job(from: cloudEvent, rawContainer: "rawfiles").input.blob == "x.png")
+        #expect(throws: JobMessage.Malformed.self) { try JobMessage.job(from: #"{"eventType":"Microsoft.Storage.BlobDeleted","data":{}}"#, rawContainer: "rawfiles") }
+        #expect(throws: JobMessage.Malformed.self) { try JobMessage.job(from: "hello", rawContainer: "rawfiles") }
+        #expect(throws: JobMessage.Malformed.self) {
+            try JobMessage.job(from: #"{"eventType":"Microsoft.Storage.BlobCreated","data":{"url":"https://a.blob.core.windows.net/other/x.jpg"}}"#, rawContainer: "rawfiles")
+        }
+    }
+
+    @Test("webhook signatures are HMAC-SHA256 over the body")
+    func webhookSignature() {
+        // Python: hmac.new(b"key", b"body", hashlib.sha256).hexdigest()
+        #expect(Webhook.signature(body: Data("body".utf8), secret: "key") == "sha256=515aae133b435d4000956731f68ae5cf5eb85d4f0dc6a546d2bfcd3595ec1ae1")
+    }
+}
