@@ -9,6 +9,8 @@ enum OneShot {
         let width: Int?
         let height: Int?
         let timings: [String: Double]
+        /// The source video (videos only).
+        var media: VideoInfo? = nil
 
         var json: String {
             let encoder = JSONEncoder()
@@ -18,12 +20,24 @@ enum OneShot {
     }
 
     static func process(input: String, out: String, profile: ProcessingProfile) async -> Result<Report, MediaError> {
-        guard let data = FileManager.default.contents(atPath: input) else { return .failure(MediaError(.corrupt, "cannot read \(input)")) }
+        guard let handle = FileHandle(forReadingAtPath: input) else { return .failure(MediaError(.corrupt, "cannot read \(input)")) }
+        let head = (try? handle.read(upToCount: 64)) ?? Data()
+        try? handle.close()
+        let stem = ((input as NSString).lastPathComponent as NSString).deletingPathExtension
+        let directory = (out as NSString).appendingPathComponent(stem)
         do {
-            let result = try await ImagePipeline.process(Array(data), profile: profile.image, limits: profile.limits)
-            let stem = ((input as NSString).lastPathComponent as NSString).deletingPathExtension
-            let directory = (out as NSString).appendingPathComponent(stem)
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            if ImageFormat.sniff(head) == nil {
+                guard VideoPipeline.sniff(head) else { return .failure(MediaError(.unsupported, "not a supported image or video format")) }
+                let result = try await VideoPipeline.process(inputPath: input, workDirectory: directory, profile: profile.video, limits: profile.limits)
+                let video = result.outputs.first
+                return .success(
+                    Report(
+                        input: input, outputs: Dictionary(uniqueKeysWithValues: result.outputs.map { ($0.name, $0.bytes) }), width: video?.width,
+                        height: video?.height, timings: result.timings, media: result.info))
+            }
+            guard let data = FileManager.default.contents(atPath: input) else { return .failure(MediaError(.corrupt, "cannot read \(input)")) }
+            let result = try await ImagePipeline.process(Array(data), profile: profile.image, limits: profile.limits)
             var sizes: [String: Int] = [:]
             for output in result.outputs {
                 try Data(output.data).write(to: URL(fileURLWithPath: (directory as NSString).appendingPathComponent(output.name)))

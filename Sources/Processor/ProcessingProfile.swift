@@ -7,18 +7,21 @@ import Yams
 /// it. JSON or YAML (by extension).
 struct ProcessingProfile: Codable, Sendable, Equatable {
     var image: ImageProfile
+    var video: VideoProfile
     var limits: MediaLimits
 
-    init(image: ImageProfile = .standard, limits: MediaLimits = .init()) {
+    init(image: ImageProfile = .standard, video: VideoProfile = .init(), limits: MediaLimits = .init()) {
         self.image = image
+        self.video = video
         self.limits = limits
     }
 
-    enum CodingKeys: String, CodingKey { case image, limits }
+    enum CodingKeys: String, CodingKey { case image, video, limits }
 
     init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         image = try c.decodeIfPresent(ImageProfile.self, forKey: .image) ?? .standard
+        video = try c.decodeIfPresent(VideoProfile.self, forKey: .video) ?? .init()
         limits = try c.decodeIfPresent(MediaLimits.self, forKey: .limits) ?? .init()
     }
 

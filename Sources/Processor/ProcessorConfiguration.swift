@@ -21,6 +21,7 @@ import StorageKit
 /// | `processor.storage.retries` | `PROCESSOR_STORAGE_RETRIES` | 3 retries of a failed storage call (jittered exponential backoff) |
 /// | `processor.storage.retry.base.ms` | `PROCESSOR_STORAGE_RETRY_BASE_MS` | 800: the first backoff |
 /// | `processor.storage.create` | `PROCESSOR_STORAGE_CREATE` | `true`: create the containers and queues at start if missing |
+/// | `processor.temp.dir` | `PROCESSOR_TEMP_DIR` | `$TMPDIR`, else `/tmp`: videos are downloaded and transcoded in a per-job directory here, always removed |
 /// | `processor.log.level` | `PROCESSOR_LOG_LEVEL` | `info` |
 struct ProcessorConfiguration: Sendable {
     var host = "0.0.0.0"
@@ -37,6 +38,7 @@ struct ProcessorConfiguration: Sendable {
     var createStorage = true
     var retryPolicy = RetryPolicy.default
     var logLevel = Logger.Level.info
+    var tempDirectory = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
     var storage = StorageAccount.Configuration()
 
     init() {}
@@ -58,6 +60,7 @@ struct ProcessorConfiguration: Sendable {
         retryPolicy = RetryPolicy(
             maxRetries: max(0, config.int(forKey: "storage.retries", default: 3)),
             baseDelay: .milliseconds(max(1, config.int(forKey: "storage.retry.base.ms", default: 800))))
+        tempDirectory = config.string(forKey: "temp.dir").flatMap { $0.isEmpty ? nil : $0 } ?? tempDirectory
         logLevel = config.string(forKey: "log.level").flatMap { Logger.Level(rawValue: $0.lowercased()) } ?? .info
         storage = StorageAccount.Configuration(reader: reader)
     }

@@ -8,15 +8,20 @@ public struct MediaLimits: Codable, Sendable, Equatable {
     public var maxFrames: Int
     /// Input bytes.
     public var maxInputBytes: Int
+    /// Limits for videos (streams, frame size, duration, job time, probing).
+    public var video: VideoLimits
 
-    public init(maxPixels: Int = 50_000_000, maxDimension: Int = 30_000, maxFrames: Int = 1_000, maxInputBytes: Int = 2 << 30) {
+    public init(
+        maxPixels: Int = 50_000_000, maxDimension: Int = 30_000, maxFrames: Int = 1_000, maxInputBytes: Int = 2 << 30, video: VideoLimits = .init()
+    ) {
         self.maxPixels = maxPixels
         self.maxDimension = maxDimension
         self.maxFrames = maxFrames
         self.maxInputBytes = maxInputBytes
+        self.video = video
     }
 
-    enum CodingKeys: String, CodingKey { case maxPixels, maxDimension, maxFrames, maxInputBytes }
+    enum CodingKeys: String, CodingKey { case maxPixels, maxDimension, maxFrames, maxInputBytes, video }
 
     /// Missing keys keep their defaults, so a profile names only what it changes.
     public init(from decoder: any Decoder) throws {
@@ -26,6 +31,7 @@ public struct MediaLimits: Codable, Sendable, Equatable {
         maxDimension = try c.decodeIfPresent(Int.self, forKey: .maxDimension) ?? defaults.maxDimension
         maxFrames = try c.decodeIfPresent(Int.self, forKey: .maxFrames) ?? defaults.maxFrames
         maxInputBytes = try c.decodeIfPresent(Int.self, forKey: .maxInputBytes) ?? defaults.maxInputBytes
+        video = try c.decodeIfPresent(VideoLimits.self, forKey: .video) ?? defaults.video
     }
 
     /// Throws a `limit` failure when an image of this canvas and frame count is over a limit.

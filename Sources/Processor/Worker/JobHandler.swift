@@ -94,38 +94,33 @@ struct JobHandler: Sendable {
             // The ETag of our `processing` document: the final write is conditional on it, so when two
             // deliveries of one job race, exactly one writes the done marker.
             let claimed = try await write(base)
-            let input = try await blobs.downloadData(job.input.container, job.input.blob, limit: configuration.profile.limits.maxInputBytes)
-            let data = Array(input.readableBytesView)
-            var timings: [String: Double] = ["download": clock.lap()]
-            ProcessorMetrics.stage("download", seconds: timings["download"]!)
-            if !job.input.md5.isEmpty {
-                let md5 = Data(Insecure.MD5.hash(data: data)).base64EncodedString()
-                guard md5 == job.input.md5 else {
-                    throw MediaError(.corrupt, "the input's MD5 \(md5) is not the \(job.input.md5) it was uploaded with")
-                }
-            }
-            let result = try await process(data)
-            for (stage, seconds) in result.timings {
-                timings[stage] = seconds
-                ProcessorMetrics.stage(stage, seconds: seconds)
-            }
+            var timings: [String: Double] = [:]
+            let work = WorkDirectory(parent: configuration.tempDirectory, jobId: job.jobId)
+            defer { work.remove() }  // a video's input and outputs, on every path
+            let produced = try await produce(job, work: work, clock: &clock, timings: &timings)
             _ = clock.lap()
             var outputs: [JobStatus.Output] = []
-            for output in result.outputs {
+            for output in produced.outputs {
                 try Task.checkCancellation()  // a lost lease cancels us: no further outputs
                 let blob = "\(job.jobId)/\(output.name)"
-                _ = try await blobs.putBlob(
-                    names.processedContainer, blob, body: ByteBuffer(bytes: output.data),
-                    options: BlobUploadOptions(contentType: output.contentType, cacheControl: "public, max-age=31536000, immutable"))
+                let options = BlobUploadOptions(contentType: output.contentType, cacheControl: "public, max-age=31536000, immutable")
+                switch output.body {
+                case .memory(let data): _ = try await blobs.putBlob(names.processedContainer, blob, body: ByteBuffer(bytes: data), options: options)
+                case .file(let path): _ = try await blobs.upload(names.processedContainer, blob, fromFile: path, options: options)
+                }
                 outputs.append(
                     .init(
-                        name: output.name, contentType: output.contentType, bytes: output.data.count, width: output.width, height: output.height,
+                        name: output.name, contentType: output.contentType, bytes: output.bytes, width: output.width, height: output.height,
                         durationSeconds: output.durationSeconds, container: names.processedContainer, blob: blob))
             }
             timings["upload"] = clock.lap()
             ProcessorMetrics.stage("upload", seconds: timings["upload"]!)
             try Task.checkCancellation()
-            let done = base.succeeded(outputs: outputs, timings: timings)
+            var done = base.succeeded(outputs: outputs, timings: timings)
+            done.media = produced.media
+            if let main = outputs.first, job.input.bytes > 0 {
+                done.compressionRatio = (Double(main.bytes) / Double(job.input.bytes) * 10_000).rounded() / 10_000
+            }
             do {
                 try await write(done, ifMatch: claimed)  // the status document, written last, marks the job done
             } catch let error as StorageError where error.status == 412 {
@@ -153,15 +148,92 @@ struct JobHandler: Sendable {
         }
     }
 
-    private func process(_ data: [UInt8]) async throws -> ImageResult {
-        guard let format = ImageFormat.sniff(data) else {
-            if VideoSniffer.isVideo(data) {
-                throw MediaError(.unsupported, "video processing is not available in this build")
+    /// One output ready to upload: bytes in memory (images) or a file in the job's work directory (videos).
+    struct Produced {
+        struct Output {
+            enum Body { case memory([UInt8]), file(String) }
+            var name: String
+            var contentType: String
+            var body: Body
+            var bytes: Int
+            var width: Int?
+            var height: Int?
+            var durationSeconds: Double?
+        }
+        var outputs: [Output]
+        var media: JobStatus.SourceMedia?
+    }
+
+    /// Downloads the input and runs the pipeline for its kind. Images are processed in memory;
+    /// videos are streamed to a per-job directory under the temp directory, transcoded there and
+    /// uploaded from there, and the directory is always removed.
+    private func produce(_ job: MediaJob, work: WorkDirectory, clock: inout Stopwatch, timings: inout [String: Double]) async throws -> Produced {
+        let limits = configuration.profile.limits
+        if job.input.bytes > limits.maxInputBytes {
+            throw MediaError(.limit, "the file is over the \(limits.maxInputBytes)-byte limit")
+        }
+        if job.input.mediaType.hasPrefix("video/") {
+            return try await produceVideo(job, work: work, clock: &clock, timings: &timings)
+        }
+        let input = try await blobs.downloadData(job.input.container, job.input.blob, limit: limits.maxInputBytes)
+        let data = Array(input.readableBytesView)
+        timings["download"] = clock.lap()
+        ProcessorMetrics.stage("download", seconds: timings["download"]!)
+        try verify(md5: Data(Insecure.MD5.hash(data: data)).base64EncodedString(), of: job)
+        guard ImageFormat.sniff(data) != nil else {
+            if VideoPipeline.sniff(data) {  // a video whose declared type said otherwise (e.g. an Event Grid job)
+                return try await produceVideo(job, work: work, clock: &clock, timings: &timings)
             }
             throw MediaError(.unsupported, "not a supported image or video format")
         }
-        _ = format
-        return try await ImagePipeline.process(data, profile: configuration.profile.image, limits: configuration.profile.limits)
+        let result = try await ImagePipeline.process(data, profile: configuration.profile.image, limits: limits)
+        record(result.timings, into: &timings)
+        return Produced(
+            outputs: result.outputs.map {
+                .init(
+                    name: $0.name, contentType: $0.contentType, body: .memory($0.data), bytes: $0.data.count, width: $0.width, height: $0.height,
+                    durationSeconds: $0.durationSeconds)
+            }, media: nil)
+    }
+
+    private func produceVideo(_ job: MediaJob, work: WorkDirectory, clock: inout Stopwatch, timings: inout [String: Double]) async throws -> Produced {
+        try work.create()
+        let inputPath = work.path("input")
+        _ = try await blobs.download(job.input.container, job.input.blob, toFile: inputPath)
+        timings["download"] = clock.lap()
+        ProcessorMetrics.stage("download", seconds: timings["download"]!)
+        if !job.input.md5.isEmpty { try verify(md5: try WorkDirectory.md5(ofFile: inputPath), of: job) }
+        let outputDirectory = work.path("out")
+        try FileManager.default.createDirectory(atPath: outputDirectory, withIntermediateDirectories: true)
+        let result = try await VideoPipeline.process(
+            inputPath: inputPath, workDirectory: outputDirectory, profile: configuration.profile.video, limits: configuration.profile.limits)
+        unlink(inputPath)
+        record(result.timings, into: &timings)
+        let info = result.info
+        let produced = Produced(
+            outputs: result.outputs.map {
+                .init(
+                    name: $0.name, contentType: $0.contentType, body: .file($0.path), bytes: $0.bytes, width: $0.width, height: $0.height,
+                    durationSeconds: $0.durationSeconds)
+            },
+            media: JobStatus.SourceMedia(
+                container: info.container, durationSeconds: info.durationSeconds, width: info.width, height: info.height,
+                videoCodec: info.videoCodec, audioCodec: info.audioCodec, bitRate: info.bitRate, frameRate: info.frameRate,
+                rotation: info.rotation))
+        return produced
+    }
+
+    private func verify(md5: String, of job: MediaJob) throws {
+        guard job.input.md5.isEmpty || md5 == job.input.md5 else {
+            throw MediaError(.corrupt, "the input's MD5 \(md5) is not the \(job.input.md5) it was uploaded with")
+        }
+    }
+
+    private func record(_ stages: [String: Double], into timings: inout [String: Double]) {
+        for (stage, seconds) in stages {
+            timings[stage] = seconds
+            ProcessorMetrics.stage(stage, seconds: seconds)
+        }
     }
 
     /// Transient failure: visible again after a growing delay — or, on the last allowed delivery,
@@ -237,16 +309,5 @@ struct Stopwatch {
         defer { last = now }
         let elapsed = now - last
         return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-    }
-}
-
-/// Video containers by magic bytes (their processing arrives with the video pipeline).
-enum VideoSniffer {
-    static func isVideo(_ data: [UInt8]) -> Bool {
-        let b = Array(data.prefix(12))
-        if b.count >= 8, Array(b[4..<8]) == Array("ftyp".utf8) { return true }
-        if b.count >= 4, b[0] == 0x1A, b[1] == 0x45, b[2] == 0xDF, b[3] == 0xA3 { return true }
-        if b.count >= 12, Array(b[0..<4]) == Array("RIFF".utf8), Array(b[8..<12]) == Array("AVI ".utf8) { return true }
-        return false
     }
 }

@@ -47,6 +47,35 @@ public struct JobStatus: Codable, Sendable, Equatable {
         }
     }
 
+    /// What a source video is (set by the processor for videos).
+    public struct SourceMedia: Codable, Sendable, Equatable {
+        public var container: String?
+        public var durationSeconds: Double?
+        public var width: Int?
+        public var height: Int?
+        public var videoCodec: String?
+        public var audioCodec: String?
+        public var bitRate: Int?
+        public var frameRate: Double?
+        public var rotation: Int?
+
+        /// Creates a description.
+        public init(
+            container: String? = nil, durationSeconds: Double? = nil, width: Int? = nil, height: Int? = nil, videoCodec: String? = nil,
+            audioCodec: String? = nil, bitRate: Int? = nil, frameRate: Double? = nil, rotation: Int? = nil
+        ) {
+            self.container = container
+            self.durationSeconds = durationSeconds
+            self.width = width
+            self.height = height
+            self.videoCodec = videoCodec
+            self.audioCodec = audioCodec
+            self.bitRate = bitRate
+            self.frameRate = frameRate
+            self.rotation = rotation
+        }
+    }
+
     public var jobId: String
     public var status: State
     public var input: BlobReference
@@ -57,6 +86,10 @@ public struct JobStatus: Codable, Sendable, Equatable {
     public var timings: [String: Double]
     /// Deliveries so far.
     public var attempts: Int
+    /// The source video, for videos.
+    public var media: SourceMedia?
+    /// Bytes of the main output / bytes of the input, when done.
+    public var compressionRatio: Double?
     public var createdAt: Date
     public var updatedAt: Date
 
@@ -73,7 +106,7 @@ public struct JobStatus: Codable, Sendable, Equatable {
         self.updatedAt = now.jobPrecision
     }
 
-    enum CodingKeys: String, CodingKey { case jobId, status, input, outputs, error, timings, attempts, createdAt, updatedAt }
+    enum CodingKeys: String, CodingKey { case jobId, status, input, outputs, error, timings, attempts, media, compressionRatio, createdAt, updatedAt }
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
@@ -84,6 +117,8 @@ public struct JobStatus: Codable, Sendable, Equatable {
         try container.encode(error, forKey: .error)  // explicit null
         try container.encode(timings, forKey: .timings)
         try container.encode(attempts, forKey: .attempts)
+        try container.encodeIfPresent(media, forKey: .media)
+        try container.encodeIfPresent(compressionRatio, forKey: .compressionRatio)
         try container.encode(createdAt, forKey: .createdAt)
         try container.encode(updatedAt, forKey: .updatedAt)
     }

@@ -1,0 +1,108 @@
+import Foundation
+import NIOPosix
+
+/// One file the video pipeline wrote into the work directory.
+public struct MediaFile: Sendable {
+    /// `video.mp4`, `poster.webp`, `frames.zip`: fixed names, so a rerun overwrites, never adds.
+    public var name: String
+    public var contentType: String
+    public var path: String
+    public var bytes: Int
+    public var width: Int?
+    public var height: Int?
+    public var durationSeconds: Double?
+}
+
+/// What processing one video produced.
+public struct VideoResult: Sendable {
+    public var outputs: [MediaFile]
+    public var info: VideoInfo
+    /// Seconds per stage: `probe`, `transcode`, `stills`.
+    public var timings: [String: Double]
+}
+
+/// Videos to web MP4s (H.264 + AAC, fast start), a WebP poster and optional frame samples.
+/// Works from a file on disk and writes its outputs next to each other in `workDirectory`, so
+/// memory does not grow with the video.
+public enum VideoPipeline {
+    /// True when `bytes` start like a container the pipeline accepts (MP4/MOV/M4V, WebM/MKV, AVI).
+    /// HEIF images share MP4's `ftyp` box and are sniffed as images first.
+    public static func sniff(_ bytes: some Collection<UInt8>) -> Bool {
+        let b = Array(bytes.prefix(12))
+        if b.count >= 8, Array(b[4..<8]) == Array("ftyp".utf8) { return true }
+        if b.count >= 4, b[0] == 0x1A, b[1] == 0x45, b[2] == 0xDF, b[3] == 0xA3 { return true }
+        if b.count >= 12, Array(b[0..<4]) == Array("RIFF".utf8), Array(b[8..<12]) == Array("AVI ".utf8) { return true }
+        return false
+    }
+
+    /// Transcodes `inputPath` on NIO's thread pool (codec work never runs on the cooperative pool).
+    /// Cancelling the task stops the work between packets and removes partial outputs.
+    public static func process(inputPath: String, workDirectory: String, profile: VideoProfile, limits: MediaLimits) async throws -> VideoResult {
+        let flag = CancelFlag()
+        return try await withTaskCancellationHandler {
+            try await NIOThreadPool.singleton.runIfActive {
+                try processBlocking(inputPath: inputPath, workDirectory: workDirectory, profile: profile, limits: limits, cancel: flag)
+            }
+        } onCancel: {
+            flag.cancel()
+        }
+    }
+
+    static func processBlocking(inputPath: String, workDirectory: String, profile: VideoProfile, limits: MediaLimits, cancel: CancelFlag) throws(MediaError)
+        -> VideoResult
+    {
+        let attributes = try? FileManager.default.attributesOfItem(atPath: inputPath)
+        guard let inputBytes = (attributes?[.size] as? NSNumber)?.intValue else { throw MediaError(.internal, "cannot read \(inputPath)") }
+        guard inputBytes <= limits.maxInputBytes else { throw MediaError(.limit, "the file is over the \(limits.maxInputBytes)-byte limit") }
+        let videoPath = (workDirectory as NSString).appendingPathComponent("video.mp4")
+        let posterPath = (workDirectory as NSString).appendingPathComponent("poster.webp")
+        let framesPath = (workDirectory as NSString).appendingPathComponent("frames.zip")
+        do {
+            var clock = Stopwatch()
+            let input = try SafeInput(path: inputPath, limits: limits.video)
+            let result = try Transcoder(
+                input: input, inputBytes: inputBytes, outputPath: videoPath, profile: profile, limits: limits.video, cancel: cancel
+            ).run()
+            _ = clock.lap()
+            var outputs = [
+                MediaFile(
+                    name: "video.mp4", contentType: "video/mp4", path: videoPath, bytes: size(of: videoPath), width: result.width, height: result.height,
+                    durationSeconds: result.durationSeconds)
+            ]
+            if let poster = result.poster {
+                let data = try WebPCodec.encode(poster, quality: profile.poster.quality, method: 4)
+                try write(data, to: posterPath)
+                outputs.append(
+                    MediaFile(name: "poster.webp", contentType: "image/webp", path: posterPath, bytes: data.count, width: poster.width, height: poster.height))
+            }
+            if profile.frameSamples != nil, !result.samples.isEmpty {
+                var archive = ZipArchive()
+                for (index, sample) in result.samples.enumerated() {
+                    let quality = profile.frameSamples?.quality ?? 75
+                    archive.add(name: String(format: "frame-%04d.webp", index + 1), data: try WebPCodec.encode(sample, quality: quality, method: 4))
+                }
+                let data = archive.finished()
+                try write(data, to: framesPath)
+                outputs.append(MediaFile(name: "frames.zip", contentType: "application/zip", path: framesPath, bytes: data.count))
+            }
+            var timings = result.timings
+            timings["stills"] = clock.lap()
+            return VideoResult(outputs: outputs, info: result.info, timings: timings)
+        } catch {
+            for path in [videoPath, posterPath, framesPath] { unlink(path) }
+            throw error
+        }
+    }
+
+    private static func size(of path: String) -> Int {
+        ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.intValue ?? 0
+    }
+
+    private static func write(_ data: [UInt8], to path: String) throws(MediaError) {
+        do {
+            try Data(data).write(to: URL(fileURLWithPath: path))
+        } catch {
+            throw MediaError(.internal, "writing \(path): \(error)")
+        }
+    }
+}
