@@ -14,7 +14,7 @@ BIN          := .build/$(CONFIG)
 # headless Chromium for the page test, the ffmpeg CLI to make and inspect media.
 APT_PACKAGES := curl ca-certificates procps time psmisc libxml2 python3-venv pkg-config \
                 mate-backgrounds gnome-backgrounds chromium chromium-driver ffmpeg \
-                libjpeg62-turbo-dev libpng-dev libwebp-dev libgif-dev libheif-dev libexif-dev liblcms2-dev \
+                strace libjpeg62-turbo-dev libpng-dev libwebp-dev libgif-dev libheif-dev libexif-dev liblcms2-dev \
                 libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev
 
 .PHONY: help run test deps venv build build-release test-swift test-interop bench-storage bench-upload bench-images clean-data

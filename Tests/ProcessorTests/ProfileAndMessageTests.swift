@@ -37,6 +37,24 @@ struct ProfileAndMessageTests {
         #expect(ImageProfile.fit(width: 800, height: 600, box: (2048, 2048)) == (800, 600))
     }
 
+    @Test("video tiers reproduce the original design; boxes are orientation-free and even")
+    func videoTiers() throws {
+        let video = ProcessingProfile().video
+        #expect(video.tier(forInputBytes: 5 << 20) == .init(maxInputBytes: 10 << 20, maxWidth: 1920, maxHeight: 1080, crf: 23, preset: "medium"))
+        #expect(video.tier(forInputBytes: 30 << 20).crf == 25 && video.tier(forInputBytes: 30 << 20).maxWidth == 854)
+        #expect(video.tier(forInputBytes: 500 << 20).preset == "fast" && video.tier(forInputBytes: 500 << 20).maxHeight == 720)
+        #expect(VideoProfile.fit(width: 3840, height: 2160, box: (1920, 1080)) == (1920, 1080))
+        #expect(VideoProfile.fit(width: 1080, height: 1920, box: (854, 480)) == (480, 852))  // portrait fits the turned box, even
+        #expect(VideoProfile.fit(width: 175, height: 143, box: (1920, 1080)) == (174, 142))  // never enlarged, even
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("profile-\(UUID().uuidString).yaml").path
+        try "video:\n  frameSamples:\n    everySeconds: 5\nlimits:\n  video:\n    maxStreams: 4\n".write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let profile = try ProcessingProfile.load(path: path)
+        #expect(profile.video.frameSamples == .init(everySeconds: 5, maxCount: 30, maxSize: 640, quality: 75))
+        #expect(profile.video.tiers == VideoProfile.standardTiers)
+        #expect(profile.limits.video.maxStreams == 4 && profile.limits.video.maxDurationSeconds == 14_400)
+    }
+
     @Test("limits are checked from the header")
     func limits() {
         let limits = MediaLimits()

@@ -117,6 +117,86 @@ def test_png_variants_and_alpha(tmp_path):
     assert close(output(tmp_path, "palette").convert("RGB").getpixel((50, 50)), (220, 30, 30))
 
 
+def interlaced_png(image):
+    """An Adam7-interlaced 8-bit RGB PNG (Pillow writes only non-interlaced ones)."""
+    width, height = image.size
+    pixels = image.convert("RGB").load()
+    raw = bytearray()
+    for x0, y0, dx, dy in [(0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2)]:
+        columns = range(x0, width, dx)
+        if not columns:
+            continue
+        for y in range(y0, height, dy):
+            raw += b"\0" + bytes(c for x in columns for c in pixels[x, y])
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 1)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(bytes(raw))) + chunk(b"IEND", b"")
+
+
+def test_interlaced_png(tmp_path):
+    base = quadrants(301, 203)  # odd sizes: every Adam7 pass has partial blocks
+    (tmp_path / "adam7.png").write_bytes(interlaced_png(base))
+    check = Image.open(tmp_path / "adam7.png")
+    assert check.info.get("interlace") == 1 and list(check.convert("RGB").getdata()) == list(base.getdata())
+    code, _, stderr, _ = run(tmp_path, tmp_path / "adam7.png")
+    assert code == 0, stderr
+    result = output(tmp_path, "adam7").convert("RGB")
+    assert result.size == (301, 203)
+    for x, y in [(75, 50), (225, 50), (75, 150), (225, 150)]:
+        assert close(result.getpixel((x, y)), base.getpixel((x, y)), 12), (x, y, result.getpixel((x, y)))
+
+
+def display_p3_profile():
+    """An ICC v2 matrix/TRC profile with Display P3's primaries (D50-adapted, as in Apple's profile)
+    and a 2.2 gamma, built byte by byte (no P3 profile ships on this machine)."""
+    def s15(v):
+        return struct.pack(">i", round(v * 65536))
+
+    def xyz(x, y, z):
+        return b"XYZ " + b"\0" * 4 + s15(x) + s15(y) + s15(z)
+
+    text = b"Display P3"
+    desc = b"desc" + b"\0" * 4 + struct.pack(">I", len(text) + 1) + text + b"\0" + b"\0" * 8 + b"\0" * 3 + b"\0" * 67
+    gamma = b"curv" + b"\0" * 4 + struct.pack(">I", 1) + struct.pack(">H", round(2.2 * 256)) + b"\0\0"
+    tags = [(b"desc", desc), (b"wtpt", xyz(0.9642, 1.0, 0.8249)), (b"rXYZ", xyz(0.5151, 0.2412, -0.0011)),
+            (b"gXYZ", xyz(0.2920, 0.6922, 0.0419)), (b"bXYZ", xyz(0.1571, 0.0666, 0.7841)),
+            (b"rTRC", gamma), (b"gTRC", gamma), (b"bTRC", gamma)]
+    offset = 128 + 4 + 12 * len(tags)
+    table, data = b"", b""
+    for signature, body in tags:
+        table += signature + struct.pack(">II", offset + len(data), len(body))
+        data += body + b"\0" * (-len(body) % 4)
+    size = offset + len(data)
+    header = (struct.pack(">I", size) + b"\0" * 4 + struct.pack(">I", 0x02100000) + b"mntrRGB XYZ " + b"\0" * 12 + b"acsp"
+              + b"\0" * 24 + struct.pack(">I", 0) + s15(0.9642) + s15(1.0) + s15(0.8249) + b"\0" * 48)
+    assert len(header) == 128
+    return header + struct.pack(">I", len(tags)) + table + data
+
+
+def test_display_p3_photo_is_converted_to_srgb(tmp_path):
+    from PIL import ImageCms
+    p3 = display_p3_profile()
+    base = Image.new("RGB", (400, 300))
+    patches = [(200, 100, 50), (50, 180, 90), (60, 80, 200), (230, 220, 30)]
+    for index, colour in enumerate(patches):
+        base.paste(colour, ((index % 2) * 200, (index // 2) * 150, (index % 2 + 1) * 200, (index // 2 + 1) * 150))
+    base.save(tmp_path / "p3.jpg", quality=98, subsampling=0, icc_profile=p3)
+    expected = ImageCms.profileToProfile(
+        Image.open(tmp_path / "p3.jpg"), ImageCms.ImageCmsProfile(io.BytesIO(p3)), ImageCms.createProfile("sRGB"), outputMode="RGB")
+    points = [(100, 75), (300, 75), (100, 225), (300, 225)]
+    # The conversion is visible: a pipeline that kept the P3 numbers as sRGB would fail below.
+    assert any(max(abs(a - b) for a, b in zip(expected.getpixel(p), base.getpixel(p))) > 12 for p in points)
+    code, _, stderr, _ = run(tmp_path, tmp_path / "p3.jpg")
+    assert code == 0, stderr
+    result = output(tmp_path, "p3").convert("RGB")
+    assert "icc_profile" not in output(tmp_path, "p3").info  # sRGB pixels, no profile needed
+    for point in points:
+        assert close(result.getpixel(point), expected.getpixel(point), 6), (point, result.getpixel(point), expected.getpixel(point))
+
+
 def test_cmyk_and_progressive_jpeg(tmp_path):
     base = quadrants(400, 300)
     base.convert("CMYK").save(tmp_path / "cmyk.jpg", quality=95)

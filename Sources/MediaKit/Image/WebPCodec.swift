@@ -96,12 +96,15 @@ enum WebPCodec {
         guard WebPConfigInit(&config) != 0 else { throw MediaError(.internal, "WebP config") }
         config.quality = quality
         config.method = Int32(method)
+        // A second thread for the analysis pass and alpha; the output bytes are the same.
+        config.thread_level = 1
         guard WebPValidateConfig(&config) != 0 else { throw MediaError(.internal, "WebP config is invalid (quality \(quality), method \(method))") }
         var picture = WebPPicture()
         guard WebPPictureInit(&picture) != 0 else { throw MediaError(.internal, "WebP picture") }
         picture.width = Int32(pixels.width)
         picture.height = Int32(pixels.height)
-        picture.use_argb = 1
+        // Lossy: import straight into YUV 4:2:0 (no intermediate ARGB copy; the same conversion).
+        picture.use_argb = 0
         defer { WebPPictureFree(&picture) }
         let imported = pixels.bytes.withUnsafeBufferPointer {
             pixels.channels == 4

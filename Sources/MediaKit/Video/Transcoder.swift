@@ -40,7 +40,10 @@ final class Transcoder {
     private let deadline: ContinuousClock.Instant
     private let outputPath: String
 
-    init(input: SafeInput, inputBytes: Int, outputPath: String, profile: VideoProfile, limits: VideoLimits, cancel: CancelFlag) {
+    init(input: SafeInput, inputBytes: Int, outputPath: String, profile: VideoProfile, limits: VideoLimits, cancel: CancelFlag) throws(MediaError) {
+        packet = try Owned.packet()
+        encoded = try Owned.packet()
+        decoded = try Owned.frame()
         self.input = input
         self.profile = profile
         self.limits = limits
@@ -55,8 +58,9 @@ final class Transcoder {
     private var output: OutputFile!
     private var video: VideoPath!
     private var audio: AudioPath?
-    private let packet = try! Owned.packet()
-    private let decoded = try! Owned.frame()
+    private let packet: Owned<AVPacket>  // read from the file
+    private let encoded: Owned<AVPacket>  // from the encoders
+    private let decoded: Owned<AVFrame>
     private var videoEnd = 0.0
     private var lastSlot: Int64?
     private var keptFrames = 0
@@ -180,7 +184,7 @@ final class Transcoder {
         if sent < 0, sent != CFFMPEG_AVERROR_EOF {
             throw MediaError(.internal, "\(FFmpegError(code: sent, call: "encoding (\(String(cString: encoder.pointer.pointee.codec.pointee.name)))"))")
         }
-        let out = packet.pointer
+        let out = encoded.pointer
         while true {
             let received = avcodec_receive_packet(encoder.pointer, out)
             if received == CFFMPEG_EAGAIN || received == CFFMPEG_AVERROR_EOF { return }
