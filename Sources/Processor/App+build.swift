@@ -38,15 +38,19 @@ func buildServices(
     let worker = JobWorker(queues: queues, handler: handler, configuration: configuration, logger: logger)
     let health = HealthServer.build(configuration: configuration, blobs: blobs, queues: queues, registry: registry, logger: logger)
     // Shut down in reverse: health server and sampler, then the worker (it drains), then the client.
-    return ([HTTPClientService(client: httpClient), worker, QueueDepthSampler(queues: queues, queue: names.queue), health], handler)
+    return ([HTTPClientService(client: httpClient, after: worker.drained), worker, QueueDepthSampler(queues: queues, queue: names.queue), health], handler)
 }
 
 /// Shuts the storage HTTP client down after the services that use it have stopped.
 struct HTTPClientService: Service {
     let client: HTTPClient
+    /// The worker's end: even when the group cancels everything after the grace period, the client
+    /// stays up until stopped jobs have released their messages.
+    let after: DrainSignal
 
     func run() async throws {
         try? await gracefulShutdown()
+        await after.wait()
         try await client.shutdown()
     }
 }

@@ -14,6 +14,21 @@ public struct VideoInfo: Sendable, Codable, Equatable {
     public var frameRate: Double?
     /// Clockwise degrees the display matrix asked for (applied to the pixels).
     public var rotation: Int
+
+    enum CodingKeys: String, CodingKey { case container, durationSeconds, width, height, videoCodec, audioCodec, bitRate, frameRate, rotation }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(container, forKey: .container)
+        try c.encodeIfPresent(durationSeconds, forKey: .durationSeconds)
+        try c.encode(width, forKey: .width)
+        try c.encode(height, forKey: .height)
+        try c.encode(videoCodec, forKey: .videoCodec)
+        try c.encode(audioCodec, forKey: .audioCodec)  // null: the source has no audio
+        try c.encodeIfPresent(bitRate, forKey: .bitRate)
+        try c.encodeIfPresent(frameRate, forKey: .frameRate)
+        try c.encode(rotation, forKey: .rotation)
+    }
 }
 
 /// One transcode: demux an untrusted file through `SafeInput`, decode with frame/slice threads,
@@ -62,7 +77,7 @@ final class Transcoder {
     private let encoded: Owned<AVPacket>  // from the encoders
     private let decoded: Owned<AVFrame>
     private var videoEnd = 0.0
-    private var lastSlot: Int64?
+    private var lastKept: Double?
     private var keptFrames = 0
     private var decodeErrors = 0
     private var posterAt = 0.0
@@ -74,16 +89,14 @@ final class Transcoder {
     func run() throws(MediaError) -> Result {
         var clock = Stopwatch()
         let context = input.context
-        guard avformat_find_stream_info(context, nil) >= 0 else {
+        // What the header declares is checked before any frame is decoded (probing decodes some).
+        try checkHeader()
+        let probed: Int32 = withProbeOptions(count: Int(context.pointee.nb_streams)) { avformat_find_stream_info(context, $0) }
+        guard probed >= 0 else {
             throw MediaError(.corrupt, "the \(input.formatName) file's streams cannot be identified")
         }
+        try checkHeader()
         let streams = input.streams
-        guard streams.count <= limits.maxStreams else {
-            throw MediaError(.limit, "stream limit: \(streams.count) streams is over the limit of \(limits.maxStreams)")
-        }
-        if let duration = input.durationSeconds, duration > limits.maxDurationSeconds {
-            throw MediaError(.limit, "duration limit: \(Int(duration)) s is over the limit of \(Int(limits.maxDurationSeconds)) s")
-        }
         let videoIndex = av_find_best_stream(context, AVMEDIA_TYPE_VIDEO, -1, -1, nil, 0)
         guard videoIndex >= 0 else { throw MediaError(.corrupt, "the file has no video stream") }
         let audioIndex = av_find_best_stream(context, AVMEDIA_TYPE_AUDIO, -1, videoIndex, nil, 0)
@@ -144,6 +157,36 @@ final class Transcoder {
     }
 
     private var timingsOpen = 0.0
+
+    /// Stream count, duration and frame sizes as declared.
+    private func checkHeader() throws(MediaError) {
+        let streams = input.streams
+        guard streams.count <= limits.maxStreams else {
+            throw MediaError(.limit, "stream limit: \(streams.count) streams is over the limit of \(limits.maxStreams)")
+        }
+        if let duration = input.durationSeconds, duration > limits.maxDurationSeconds {
+            throw MediaError(.limit, "duration limit: \(Int(duration)) s is over the limit of \(Int(limits.maxDurationSeconds)) s")
+        }
+        for stream in streams where stream.pointee.codecpar.pointee.codec_type == AVMEDIA_TYPE_VIDEO {
+            let width = Int(stream.pointee.codecpar.pointee.width)
+            let height = Int(stream.pointee.codecpar.pointee.height)
+            let (pixels, overflow) = width.multipliedReportingOverflow(by: height)
+            if overflow || pixels > limits.maxPixels {
+                throw MediaError(.limit, "pixel limit: \(width)×\(height) frames are over \(limits.maxPixels / 1_000_000) MP")
+            }
+        }
+    }
+
+    /// Per-stream decoder options for probing: the pixel limit and the decoder allowlist.
+    private func withProbeOptions<R>(count: Int, _ body: (UnsafeMutablePointer<OpaquePointer?>?) -> R) -> R {
+        var dictionaries = [OpaquePointer?](repeating: nil, count: max(1, count))
+        for index in dictionaries.indices {
+            av_dict_set(&dictionaries[index], "max_pixels", "\(limits.maxPixels)", 0)
+            av_dict_set(&dictionaries[index], "codec_whitelist", SafeInput.allowedDecoderNames, 0)
+        }
+        defer { for index in dictionaries.indices { av_dict_free(&dictionaries[index]) } }
+        return dictionaries.withUnsafeMutableBufferPointer { body($0.baseAddress) }
+    }
 
     private func checkLimits() throws(MediaError) {
         try cancel.check()
@@ -211,10 +254,14 @@ final class Transcoder {
         guard seconds <= limits.maxDurationSeconds else {
             throw MediaError(.limit, "duration limit: the video runs past \(Int(limits.maxDurationSeconds)) s")
         }
-        // At most one frame per 1/maxFrameRate slot; timestamps of the kept frames are unchanged.
-        let slot = Int64((seconds * profile.maxFrameRate).rounded())
-        if let lastSlot, slot <= lastSlot { return }
-        lastSlot = slot
+        // A frame closer than 1/maxFrameRate to the last kept one is dropped; kept frames keep their
+        // timestamps. The tolerance absorbs timestamp rounding (60 fps in milliseconds is 16/17 ms).
+        if let lastKept {
+            let interval = 1 / profile.maxFrameRate
+            let tolerance = min(interval / 4, max(video.timeBase.seconds, 0.001))
+            if seconds - lastKept < interval - tolerance { return }
+        }
+        lastKept = seconds
         let picture = try video.picture(from: frame)
         picture.pointee.pts = pts
         picture.pointee.pict_type = AV_PICTURE_TYPE_NONE

@@ -66,7 +66,6 @@ struct JobHandler: Sendable {
             ProcessorMetrics.job(outcome: "lease_lost", media: media)
             return .leaseLost
         } catch is CancellationError {
-            logger.info("stopped; the message was released for another worker")
             ProcessorMetrics.job(outcome: "released", media: media)
             return .released
         } catch {
@@ -141,7 +140,19 @@ struct JobHandler: Sendable {
         } catch let error where error is CancellationError || (error as? MediaError)?.code == .cancelled {
             // Shutdown past the grace period (or a lost lease): make the message visible again at
             // once. The request runs in its own task because this one is cancelled.
-            await Task { try? await lease.release(after: 0) }.value
+            let released = await Task { () -> (any Error)? in
+                do {
+                    try await lease.release(after: 0)
+                    return nil
+                } catch {
+                    return error
+                }
+            }.value
+            if let released {
+                logger.warning("stopped; releasing the message failed, it returns after its visibility timeout", metadata: ["error": "\(released)"])
+            } else {
+                logger.info("stopped; the message was released for another worker")
+            }
             throw CancellationError()
         } catch {
             return try await retryLater(lease, message: message, job: job, reason: "\(error)", logger: logger)

@@ -13,8 +13,11 @@ struct JobWorker: Service {
     let handler: JobHandler
     let configuration: ProcessorConfiguration
     let logger: Logger
+    /// Signalled when every job has ended (and released its message, if it was stopped).
+    var drained = DrainSignal()
 
     func run() async throws {
+        defer { drained.signal() }
         let inFlight = InFlightCounter()
         let (slotFreed, signalSlot) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
         var slots = slotFreed.makeAsyncIterator()
@@ -59,6 +62,31 @@ struct JobWorker: Service {
         }
         signalSlot.finish()
         logger.info("processor stopped")
+    }
+}
+
+/// A one-shot signal that ignores cancellation: the storage client's shutdown waits on it, so the
+/// messages of stopped jobs are released before the client goes away.
+final class DrainSignal: Sendable {
+    private let state = Mutex<(done: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+
+    func signal() {
+        let waiters = state.withLock { state in
+            state.done = true
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    func wait() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let done = state.withLock { state in
+                if !state.done { state.waiters.append(continuation) }
+                return state.done
+            }
+            if done { continuation.resume() }
+        }
     }
 }
 

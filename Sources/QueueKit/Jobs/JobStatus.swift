@@ -74,6 +74,21 @@ public struct JobStatus: Codable, Sendable, Equatable {
             self.frameRate = frameRate
             self.rotation = rotation
         }
+
+        enum CodingKeys: String, CodingKey { case container, durationSeconds, width, height, videoCodec, audioCodec, bitRate, frameRate, rotation }
+
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encodeIfPresent(container, forKey: .container)
+            try c.encodeIfPresent(durationSeconds, forKey: .durationSeconds)
+            try c.encodeIfPresent(width, forKey: .width)
+            try c.encodeIfPresent(height, forKey: .height)
+            try c.encodeIfPresent(videoCodec, forKey: .videoCodec)
+            try c.encode(audioCodec, forKey: .audioCodec)  // null: the source has no audio
+            try c.encodeIfPresent(bitRate, forKey: .bitRate)
+            try c.encodeIfPresent(frameRate, forKey: .frameRate)
+            try c.encodeIfPresent(rotation, forKey: .rotation)
+        }
     }
 
     public var jobId: String

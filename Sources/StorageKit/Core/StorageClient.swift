@@ -186,6 +186,9 @@ public struct StorageClient: Sendable {
         if let error = error as? HTTPClientError, error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
             return StorageError(.timeout, message: "\(error)", operation: operation)
         }
+        if let error = error as? HTTPClientError, error == .alreadyShutdown {
+            return StorageError(.clientShutDown, message: "\(error)", operation: operation)
+        }
         return StorageError(.transport, message: "\(error)", operation: operation)
     }
 }

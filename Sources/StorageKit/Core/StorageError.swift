@@ -39,6 +39,8 @@ public struct StorageError: Error, Sendable, CustomStringConvertible {
         public static let unknown = Code(rawValue: "Unknown")
         /// The connection failed, was reset, or no response arrived in time.
         public static let transport = Code(rawValue: "TransportError")
+        /// The HTTP client was shut down (the process is stopping): never retried.
+        public static let clientShutDown = Code(rawValue: "ClientShutDown")
         /// An attempt or the whole operation ran past its deadline.
         public static let timeout = Code(rawValue: "Timeout")
         /// The connection string, key or identity settings are unusable.
