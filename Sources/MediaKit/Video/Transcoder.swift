@@ -232,6 +232,9 @@ final class Transcoder {
             let received = avcodec_receive_packet(encoder.pointer, out)
             if received == CFFMPEG_EAGAIN || received == CFFMPEG_AVERROR_EOF { return }
             if received < 0 { throw MediaError(.internal, "\(FFmpegError(code: received, call: "avcodec_receive_packet"))") }
+            if out.pointee.duration == 0, stream == video.outputStream, let frameDuration = video.frameDuration {
+                out.pointee.duration = frameDuration  // x264 leaves it unset; the last frame needs one
+            }
             av_packet_rescale_ts(out, encoder.pointer.pointee.time_base, stream.pointee.time_base)
             out.pointee.stream_index = stream.pointee.index
             if stream == video.outputStream {
@@ -298,6 +301,12 @@ final class VideoPath {
     let startPts: Int64
     let rotation: Int
     let frameRate: Double?
+    /// One frame at the nominal rate, in the stream's time base.
+    var frameDuration: Int64? {
+        guard frameRateRational.num > 0, frameRateRational.den > 0 else { return nil }
+        let duration = av_rescale_q(1, AVRational(num: frameRateRational.den, den: frameRateRational.num), timeBase)
+        return duration > 0 ? duration : nil
+    }
     private let frameRateRational: AVRational
     private let sampleAspect: AVRational
     /// Before rotation.
