@@ -1,3 +1,4 @@
+# Premium: zone redundancy, retention of untagged manifests (7 days), dedicated data endpoints.
 resource "azurerm_container_registry" "main" {
   #checkov:skip=CKV_AZURE_139:The registry must be reachable from `az acr build` / docker push on a workstation and from the AKS nodes without a private endpoint; pulls are authenticated (AcrPull on the kubelet identity), admin user and anonymous pull are off.
   #checkov:skip=CKV_AZURE_165:Geo-replication is for multi-region clusters; this stack is one region (zone-redundant registry).
@@ -7,12 +8,12 @@ resource "azurerm_container_registry" "main" {
   name                          = local.global_name
   resource_group_name           = azurerm_resource_group.main.name
   location                      = azurerm_resource_group.main.location
-  sku                           = var.acr_sku
+  sku                           = "Premium"
   admin_enabled                 = false
   anonymous_pull_enabled        = false
   public_network_access_enabled = true
-  zone_redundancy_enabled       = var.acr_sku == "Premium"
-  data_endpoint_enabled         = var.acr_sku == "Premium"
-  retention_policy_in_days      = var.acr_sku == "Premium" ? 7 : null
+  zone_redundancy_enabled       = true
+  data_endpoint_enabled         = true
+  retention_policy_in_days      = 7
   tags                          = var.tags
 }

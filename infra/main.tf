@@ -48,6 +48,7 @@ resource "azurerm_subnet" "nodes" {
 # at the subnet only has to let the uploader's public port through (plus Azure's default rules:
 # VNet-internal traffic and the load balancer's probes).
 resource "azurerm_network_security_group" "nodes" {
+  #checkov:skip=CKV_AZURE_160:Port 80 from the internet is the product: the uploader's public LoadBalancer Service (issue 6). Put TLS in front (Application Gateway for Containers or an ingress with certificates) before real traffic; see docs/deploy.md.
   name                = "nsg-aks-nodes-${local.name}"
   location            = azurerm_resource_group.main.location
   resource_group_name = azurerm_resource_group.main.name

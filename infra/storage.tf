@@ -47,6 +47,7 @@ resource "azurerm_storage_account" "media" {
 }
 
 resource "azurerm_storage_container" "media" {
+  #checkov:skip=CKV2_AZURE_21:Blob read/write/delete logs go to Log Analytics through azurerm_monitor_diagnostic_setting.blob (category group allLogs), the replacement of classic Storage Analytics logging.
   for_each              = toset(["rawfiles", "processed", var.status_container_name])
   name                  = each.value
   storage_account_id    = azurerm_storage_account.media.id

@@ -103,12 +103,6 @@ variable "status_container_name" {
   default     = "jobstatus"
 }
 
-variable "acr_sku" {
-  description = "Azure Container Registry tier. Premium adds zone redundancy, retention of untagged manifests, dedicated data endpoints and content trust."
-  type        = string
-  default     = "Premium"
-}
-
 variable "namespace" {
   description = "Kubernetes namespace of the application (k8s/namespace.yaml)."
   type        = string
