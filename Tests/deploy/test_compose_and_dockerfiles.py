@@ -104,3 +104,44 @@ def test_compose_top_level_keys_are_compose_spec() -> None:
                     "read_only", "user", "cap_drop", "security_opt", "restart", "stop_grace_period"}
     for name, service in COMPOSE["services"].items():
         assert set(service) <= service_keys, f"{name}: {set(service) - service_keys}"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+DEAD_STORAGE = ("DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"
+                "AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;"
+                "BlobEndpoint=http://127.0.0.1:9/devstoreaccount1;QueueEndpoint=http://127.0.0.1:9/devstoreaccount1;")
+
+
+@pytest.mark.parametrize("product,args,prefix", [("uploader", [], "UPLOADER"), ("processor", ["serve"], "PROCESSOR")])
+def test_healthcheck_probe_against_the_release_binary(product: str, args: list[str], prefix: str, tmp_path: Path) -> None:
+    """The image's HEALTHCHECK command (bash /dev/tcp, HTTP/1.0) against the real server: /healthz
+    answers 200 with storage unreachable, /readyz does not."""
+    import os
+    import time
+
+    from conftest import RELEASE_BIN
+    binary = RELEASE_BIN / product
+    if not binary.is_file():
+        pytest.fail(f"{binary} is missing (make lint-deploy builds it)")
+    port = free_port()
+    env = dict(os.environ, AZURE_STORAGE_CONNECTION_STRING=DEAD_STORAGE, TMPDIR=str(tmp_path),
+               **{f"{prefix}_HOST": "127.0.0.1", f"{prefix}_PORT": str(port), f"{prefix}_STORAGE_CREATE": "false",
+                  "UPLOADER_AUTH_DISABLED": "true", "PROCESSOR_TEMP_DIR": str(tmp_path)})
+    log = (tmp_path / "log").open("w")
+    process = subprocess.Popen([str(binary), *args], env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and probe(port, "/healthz") != 0:
+            assert process.poll() is None, (tmp_path / "log").read_text()
+            time.sleep(0.2)
+        assert probe(port, "/healthz") == 0, (tmp_path / "log").read_text()
+        assert probe(port, "/readyz") != 0
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        log.close()
