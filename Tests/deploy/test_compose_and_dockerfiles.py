@@ -62,7 +62,8 @@ def server():
 
 
 def probe(port: int, path: str) -> int:
-    return subprocess.run(["bash", str(ROOT / "deploy" / "healthcheck.sh"), str(port), path], timeout=10).returncode
+    return subprocess.run(["bash", str(ROOT / "deploy" / "healthcheck.sh"), str(port), path], timeout=10,
+                          stderr=subprocess.DEVNULL).returncode
 
 
 def test_healthcheck_probe(server: int) -> None:

@@ -153,6 +153,12 @@ def test_runtime_stage_installs_every_needed_package(product: str, dockerfile: s
     assert not missing, f"{dockerfile} runtime stage does not install {sorted(set(missing.values()))} for {sorted(missing)}"
 
     transitive = {lib: owner(p) for lib, p in resolved.items() if p.startswith("/")}
+    print(f"{product}: {len(transitive)} libraries in the ldd closure from {len(set(transitive.values()))} packages, "
+          f"all installed by the runtime stage's apt-get (with dependencies) or in bookworm-slim")
+    if product == "processor":
+        # H.264 encoding comes from libx264 behind libavcodec: apt must bring it in as a dependency.
+        x264 = [pkg for lib, pkg in transitive.items() if lib.startswith("libx264.so")]
+        assert x264 and x264[0] in present_in_image, "libx264 must reach the processor image through libavcodec"
     missing_transitive = {lib: pkg for lib, pkg in transitive.items() if pkg not in present_in_image}
     assert not missing_transitive, (
         f"{dockerfile}: libraries of the binary's dependencies would be missing: {missing_transitive}")
