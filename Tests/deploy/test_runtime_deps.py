@@ -183,3 +183,13 @@ def test_runtime_packages_exist_in_debian(dockerfile: str) -> None:
         known = package in installed() or subprocess.run(
             ["apt-cache", "show", package], capture_output=True).returncode == 0
         assert known, f"{dockerfile}: {package} is not a Debian bookworm package"
+
+
+def test_proof_detects_a_missing_package() -> None:
+    """The check above must fail when a needed package is dropped from the runtime stage."""
+    path = binary("processor")
+    resolved = ldd(path)
+    explicit = set(runtime_stage("Dockerfile.processor").apt_installs()) - {"libwebp7"}
+    direct = {lib: owner(resolved[lib]) for lib in needed(path)}
+    missing = {pkg for pkg in direct.values() if pkg not in explicit and pkg not in base_image_packages()}
+    assert missing == {"libwebp7"}
