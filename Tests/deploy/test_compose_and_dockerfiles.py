@@ -132,7 +132,9 @@ def test_healthcheck_probe_against_the_release_binary(product: str, args: list[s
     port = free_port()
     env = dict(os.environ, AZURE_STORAGE_CONNECTION_STRING=DEAD_STORAGE, TMPDIR=str(tmp_path),
                **{f"{prefix}_HOST": "127.0.0.1", f"{prefix}_PORT": str(port), f"{prefix}_STORAGE_CREATE": "false",
-                  "UPLOADER_AUTH_DISABLED": "true", "PROCESSOR_TEMP_DIR": str(tmp_path)})
+                  "UPLOADER_AUTH_DISABLED": "true", "PROCESSOR_TEMP_DIR": str(tmp_path),
+                  # storage is down on purpose: no retry loops to sit out at shutdown
+                  "PROCESSOR_STORAGE_RETRIES": "0", "PROCESSOR_SHUTDOWN_GRACE_SECONDS": "5"})
     log = (tmp_path / "log").open("w")
     process = subprocess.Popen([str(binary), *args], env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
@@ -144,5 +146,9 @@ def test_healthcheck_probe_against_the_release_binary(product: str, args: list[s
         assert probe(port, "/readyz") != 0
     finally:
         process.terminate()
-        process.wait(timeout=30)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
         log.close()
