@@ -10,6 +10,8 @@ VENV         := .venv
 PY           := $(VENV)/bin/python
 CONFIG       ?= debug
 BIN          := .build/$(CONFIG)
+# Release builds as the images ship them (Swift runtime linked statically); benchmarks use the same.
+RELEASE      := -c release --static-swift-stdlib
 # Debian packages the build, the tests and the benchmarks use: real photos (mate-backgrounds),
 # headless Chromium for the page test, the ffmpeg CLI to make and inspect media.
 APT_PACKAGES := curl ca-certificates procps time psmisc libxml2 python3-venv pkg-config \
@@ -60,7 +62,7 @@ build: deps
 	$(SWIFT) build -c $(CONFIG) --build-tests
 
 build-release: deps
-	$(SWIFT) build -c release
+	$(SWIFT) build $(RELEASE)
 
 # ---- run ------------------------------------------------------------------------------------
 run: deps
@@ -86,8 +88,8 @@ test-interop:
 # Dockerfiles, k8s/, infra/, compose.yaml: the release binaries the images ship (their shared
 # libraries are checked against the Dockerfiles' runtime stages), then every linter.
 lint-deploy: deps $(VENV_DEPLOY)/.installed
-	$(SWIFT) build -c release --static-swift-stdlib --product uploader
-	$(SWIFT) build -c release --static-swift-stdlib --product processor
+	$(SWIFT) build $(RELEASE) --product uploader
+	$(SWIFT) build $(RELEASE) --product processor
 	$(VENV_DEPLOY)/bin/hadolint Dockerfile.uploader Dockerfile.processor Dockerfile.devstorage
 	$(CHECKOV) --framework dockerfile -f Dockerfile.uploader -f Dockerfile.processor -f Dockerfile.devstorage
 	$(CHECKOV) --framework kubernetes -d k8s
@@ -97,23 +99,23 @@ lint-deploy: deps $(VENV_DEPLOY)/.installed
 # ---- benchmarks -----------------------------------------------------------------------------
 bench-upload: deps
 	@(command -v wrk && command -v bc) >/dev/null || (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk bc >/dev/null)
-	$(SWIFT) build -c release --product storagetool
-	$(SWIFT) build -c release --product devstorage
-	$(SWIFT) build -c release --product uploader
+	$(SWIFT) build $(RELEASE) --product storagetool
+	$(SWIFT) build $(RELEASE) --product devstorage
+	$(SWIFT) build $(RELEASE) --product uploader
 	BIN=.build/release bash bench/upload.sh
 
 bench-images: deps
 	@(command -v vipsthumbnail) >/dev/null || (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libvips-tools >/dev/null)
-	$(SWIFT) build -c release --product processor
+	$(SWIFT) build $(RELEASE) --product processor
 	BIN=.build/release bash bench/images.sh
 
 bench-video: venv
-	$(SWIFT) build -c release --product processor
+	$(SWIFT) build $(RELEASE) --product processor
 	BIN=.build/release bash bench/video.sh
 
 bench-storage: deps
-	$(SWIFT) build -c release --product devstorage
-	$(SWIFT) build -c release --product storagetool
+	$(SWIFT) build $(RELEASE) --product devstorage
+	$(SWIFT) build $(RELEASE) --product storagetool
 	BIN=.build/release bash bench/storage.sh
 
 clean-data:

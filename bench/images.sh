@@ -17,6 +17,7 @@
 #     photo, {out} the directory that must receive {out}/<photo stem>/image.webp)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 BIN=${BIN:-.build/release}
 PHOTOS=${PHOTOS:-/usr/share/backgrounds/mate/nature/*.jpg}
 LIMIT=${LIMIT:-0}
@@ -48,13 +49,7 @@ tool_cmd() {
   local tool=$1 in=$2 dir=$3 stem
   stem=$(basename "${in%.*}")
   case $tool in
-    processor)
-      if [[ -n $PROCESSOR_CMD ]]; then
-        local c=${PROCESSOR_CMD//\{in\}/$(printf %q "$in")}
-        cmd=(bash -c "${c//\{out\}/$(printf %q "$dir")}")
-      else
-        cmd=("$BIN/processor" process "$in" --out "$dir" --profile "$PROFILE")
-      fi ;;
+    processor) processor_cmd "$in" "$dir" ;;
     # `>`: only ever shrink. vipsthumbnail rotates by EXIF orientation unless --no-rotate. The output
     # path must be absolute (a relative one is taken relative to the photo's directory).
     vips) cmd=(vipsthumbnail "$in" --size '2048x2048>' -o "$dir/$stem/image.webp[Q=85,effort=4,strip]") ;;

@@ -1,5 +1,6 @@
-# bench/lib.sh — shared by the bench scripts: free ports, waiting for a port, and a devstorage on
-# free ports with its connection string exported. Source it after setting BIN and work.
+# bench/lib.sh — shared by the bench scripts: free ports, waiting for a port, a devstorage on free
+# ports with its connection string exported, and the processor's one-shot command. Source it after
+# setting BIN and work.
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
@@ -18,4 +19,19 @@ start_devstorage() {
   devpid=$!
   wait_port "$blob_port"; wait_port "$queue_port"
   export AZURE_STORAGE_CONNECTION_STRING="DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:$blob_port/devstoreaccount1;QueueEndpoint=http://127.0.0.1:$queue_port/devstoreaccount1;"
+}
+
+# processor_cmd INPUT DIR: sets `cmd` to `processor process INPUT --out DIR --profile $PROFILE`, or to
+# $PROCESSOR_CMD, a stand-in where {in}, {stem} and {out} are replaced by the input, its name
+# without extension and DIR (the stand-in must write DIR/<stem>/… as the processor does).
+processor_cmd() {
+  local in=$1 dir=$2 stem
+  stem=$(basename "${in%.*}")
+  if [[ -n ${PROCESSOR_CMD:-} ]]; then
+    local c=${PROCESSOR_CMD//\{in\}/$(printf %q "$in")}
+    c=${c//\{stem\}/$(printf %q "$stem")}
+    cmd=(bash -c "${c//\{out\}/$(printf %q "$dir")}")
+  else
+    cmd=("$BIN/processor" process "$in" --out "$dir" --profile "$PROFILE")
+  fi
 }

@@ -32,6 +32,7 @@
 #       -movflags +faststart {out}/{stem}/video.mp4'
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 export LC_ALL=C  # $EPOCHREALTIME with a `.`
 BIN=${BIN:-.build/release}
 PY=${PY:-.venv/bin/python}
@@ -83,14 +84,7 @@ tool_cmd() {
   local tool=$1 in=$2 dir=$3 stem
   stem=$(basename "${in%.*}")
   case $tool in
-    processor)
-      if [[ -n $PROCESSOR_CMD ]]; then
-        local c=${PROCESSOR_CMD//\{in\}/$(printf %q "$in")}
-        c=${c//\{stem\}/$(printf %q "$stem")}
-        cmd=(bash -c "${c//\{out\}/$(printf %q "$dir")}")
-      else
-        cmd=("$BIN/processor" process "$in" --out "$dir" --profile "$PROFILE")
-      fi ;;
+    processor) processor_cmd "$in" "$dir" ;;
     ffmpeg)
       local args
       mapfile -t args <<<"${ffargs[$in]}"

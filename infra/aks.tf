@@ -74,10 +74,10 @@ resource "azurerm_kubernetes_cluster" "main" {
   }
 
   auto_scaler_profile {
-    # A processor may need 900 s to finish its jobs (terminationGracePeriodSeconds 960, see
+    # A processor may need 3600 s to finish its jobs (terminationGracePeriodSeconds 3660, see
     # k8s/processor.yaml); the autoscaler's default of 600 s would kill it mid-transcode when it
     # empties a node.
-    max_graceful_termination_sec  = 960
+    max_graceful_termination_sec  = 3660
     scale_down_unneeded           = "10m"
     scale_down_delay_after_add    = "10m"
     balance_similar_node_groups   = true

@@ -224,7 +224,10 @@ def test_uploader_shape() -> None:
         < deployment["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
 
 
-LONGEST_JOB_SECONDS = 15 * 60
+def longest_job_seconds() -> int:
+    """The wall-clock limit of one job in the profile the cluster mounts."""
+    profile = json.loads(by_kind("ConfigMap", "processing-profile")["data"]["profile.json"])
+    return int(profile["limits"]["video"]["maxJobSeconds"])
 
 
 def test_processor_shape() -> None:
@@ -234,7 +237,7 @@ def test_processor_shape() -> None:
     c = spec["containers"][0]
     env = by_kind("ConfigMap", "processor-env")["data"]
     grace = int(env["PROCESSOR_SHUTDOWN_GRACE_SECONDS"])
-    assert grace >= LONGEST_JOB_SECONDS
+    assert grace >= longest_job_seconds()
     assert spec["terminationGracePeriodSeconds"] >= grace + c["lifecycle"]["preStop"]["sleep"]["seconds"]
     assert c["livenessProbe"]["httpGet"]["port"] == "metrics" and c["ports"][0]["containerPort"] == 8081
     assert env["PROCESSOR_STORAGE_CREATE"] == "false"

@@ -132,7 +132,7 @@ def test_aks() -> None:
     assert aks["workload_identity_enabled"] is True
     assert block(aks, "workload_autoscaler_profile")["keda_enabled"] is True
     assert block(aks, "default_node_pool")["auto_scaling_enabled"] is True
-    assert int(block(aks, "auto_scaler_profile")["max_graceful_termination_sec"]) >= 960
+    assert int(block(aks, "auto_scaler_profile")["max_graceful_termination_sec"]) >= 3660
     assert block(aks, "network_profile")["network_policy"] in {"cilium", "azure", "calico"}
     pool = one("azurerm_kubernetes_cluster_node_pool")
     assert pool["auto_scaling_enabled"] is True
