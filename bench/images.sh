@@ -63,7 +63,7 @@ run_tool() {
   if [[ $1 == processor ]]; then mkdir -p "$3"; else mkdir -p "$3/$(basename "${2%.*}")"; fi
   exec "${cmd[@]}"
 }
-export -f tool_cmd run_tool
+export -f tool_cmd run_tool processor_cmd
 export BIN PROFILE PY PROCESSOR_CMD
 
 out=$work/out  # out/<tool>/<stem>/image.webp
