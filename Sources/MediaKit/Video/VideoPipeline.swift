@@ -1,5 +1,6 @@
 import Foundation
 import NIOPosix
+import ZIPFoundation
 
 /// One file the video pipeline wrote into the work directory.
 public struct MediaFile: Sendable {
@@ -75,15 +76,9 @@ public enum VideoPipeline {
                 outputs.append(
                     MediaFile(name: "poster.webp", contentType: "image/webp", path: posterPath, bytes: data.count, width: poster.width, height: poster.height))
             }
-            if profile.frameSamples != nil, !result.samples.isEmpty {
-                var archive = ZipArchive()
-                for (index, sample) in result.samples.enumerated() {
-                    let quality = profile.frameSamples?.quality ?? 75
-                    archive.add(name: String(format: "frame-%04d.webp", index + 1), data: try WebPCodec.encode(sample, quality: quality, method: 4))
-                }
-                let data = archive.finished()
-                try write(data, to: framesPath)
-                outputs.append(MediaFile(name: "frames.zip", contentType: "application/zip", path: framesPath, bytes: data.count))
+            if let every = profile.frameSamples, !result.samples.isEmpty {
+                let bytes = try writeSamples(result.samples, quality: every.quality, to: framesPath)
+                outputs.append(MediaFile(name: "frames.zip", contentType: "application/zip", path: framesPath, bytes: bytes))
             }
             var timings = result.timings
             timings["stills"] = clock.lap()
@@ -92,6 +87,24 @@ public enum VideoPipeline {
             for path in [videoPath, posterPath, framesPath] { unlink(path) }
             throw error
         }
+    }
+
+    /// `frames.zip`: `frame-0001.webp`, … stored (WebP is compressed already). Returns its size.
+    private static func writeSamples(_ samples: [Pixels], quality: Float, to path: String) throws(MediaError) -> Int {
+        do {
+            let archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .create)
+            for (index, sample) in samples.enumerated() {
+                let data = Data(try WebPCodec.encode(sample, quality: quality, method: 4))
+                try archive.addEntry(
+                    with: String(format: "frame-%04d.webp", index + 1), type: .file, uncompressedSize: Int64(data.count), compressionMethod: .none
+                ) { position, size in data.subdata(in: Int(position)..<Int(position) + size) }
+            }
+        } catch let error as MediaError {
+            throw error
+        } catch {
+            throw MediaError(.internal, "writing \(path): \(error)")
+        }
+        return size(of: path)
     }
 
     private static func size(of path: String) -> Int {

@@ -133,7 +133,7 @@ struct JobHandler: Sendable {
             return .succeeded
         } catch let error as MediaError where error.isPermanent {
             let failed = base.failed(code: error.code.rawValue, reason: error.reason)
-            try? await write(failed)
+            _ = try? await write(failed)
             await poison(message, job: job, code: error.code.rawValue, reason: error.reason, logger: logger, lease: lease)
             await notify(failed, logger: logger)
             return .poisoned
@@ -252,7 +252,7 @@ struct JobHandler: Sendable {
     private func retryLater(_ lease: MessageLease, message: QueueMessage, job: MediaJob, reason: String, logger: Logger) async throws -> Outcome {
         if message.dequeueCount >= configuration.maxDequeueCount {
             let current = (try? await status(of: job.jobId)).flatMap { $0 } ?? JobStatus(queued: job)
-            try? await write(current.failed(code: "transient", reason: "gave up after \(message.dequeueCount) attempts: \(reason)"))
+            _ = try? await write(current.failed(code: "transient", reason: "gave up after \(message.dequeueCount) attempts: \(reason)"))
             await poison(message, job: job, code: "transient", reason: "gave up after \(message.dequeueCount) attempts: \(reason)", logger: logger, lease: lease)
             return .poisoned
         }
@@ -272,7 +272,7 @@ struct JobHandler: Sendable {
             if let job, lease == nil {
                 // Quarantined before processing: record the failure too.
                 let current = (try? await status(of: job.jobId)).flatMap { $0 } ?? JobStatus(queued: job)
-                if current.status != .succeeded { try? await write(current.failed(code: code, reason: reason)) }
+                if current.status != .succeeded { _ = try? await write(current.failed(code: code, reason: reason)) }
             }
             if let lease {
                 try await lease.complete()
