@@ -268,12 +268,13 @@ struct JobHandler: Sendable {
             jobId: job?.jobId, code: code, reason: reason, dequeueCount: message.dequeueCount, originalMessageId: message.id, input: job?.input,
             originalText: message.text)
         do {
-            _ = try await queues.send(names.poisonQueue, text: try entry.messageText(), timeToLive: -1)
             if let job, lease == nil {
-                // Quarantined before processing: record the failure too.
+                // Quarantined before processing: record the failure too, before the poison entry,
+                // so whoever sees the entry finds the status document already `failed`.
                 let current = (try? await status(of: job.jobId)).flatMap { $0 } ?? JobStatus(queued: job)
                 if current.status != .succeeded { _ = try? await write(current.failed(code: code, reason: reason)) }
             }
+            _ = try await queues.send(names.poisonQueue, text: try entry.messageText(), timeToLive: -1)
             if let lease {
                 try await lease.complete()
             } else {
