@@ -197,6 +197,21 @@ def test_display_p3_photo_is_converted_to_srgb(tmp_path):
         assert close(result.getpixel(point), expected.getpixel(point), 6), (point, result.getpixel(point), expected.getpixel(point))
 
 
+def test_heic_from_libheif(tmp_path):
+    """An iPhone-style HEIC (HEVC in HEIF, made with libheif's heif-enc) decodes through libheif."""
+    base = quadrants(640, 480)
+    base.save(tmp_path / "source.png")
+    subprocess.run(["heif-enc", "-q", "90", str(tmp_path / "source.png"), "-o", str(tmp_path / "photo.heic")], check=True, capture_output=True)
+    assert (tmp_path / "photo.heic").read_bytes()[4:12] == b"ftypheic"
+    code, stdout, stderr, _ = run(tmp_path, tmp_path / "photo.heic")
+    assert code == 0, stderr
+    result = output(tmp_path, "photo").convert("RGB")
+    assert result.size == (640, 480)
+    for x, y in [(160, 120), (480, 120), (160, 360), (480, 360)]:
+        assert close(result.getpixel((x, y)), base.getpixel((x, y)), 20), (x, y, result.getpixel((x, y)))
+    assert "exif" not in output(tmp_path, "photo").info
+
+
 def test_cmyk_and_progressive_jpeg(tmp_path):
     base = quadrants(400, 300)
     base.convert("CMYK").save(tmp_path / "cmyk.jpg", quality=95)
