@@ -17,14 +17,15 @@ locals {
   }
 }
 
+# user_assigned_identity_id (azurerm >= 4.65) replaces parent_id, and the resource group comes from
+# that ID: resource_group_name is deprecated from 4.60 (infra/versions.tf).
 resource "azurerm_federated_identity_credential" "pipeline" {
-  for_each            = local.federated_subjects
-  name                = "fic-${each.key}"
-  resource_group_name = azurerm_resource_group.main.name
-  parent_id           = azurerm_user_assigned_identity.pipeline.id
-  audience            = ["api://AzureADTokenExchange"]
-  issuer              = azurerm_kubernetes_cluster.main.oidc_issuer_url
-  subject             = each.value
+  for_each                  = local.federated_subjects
+  name                      = "fic-${each.key}"
+  user_assigned_identity_id = azurerm_user_assigned_identity.pipeline.id
+  audience                  = ["api://AzureADTokenExchange"]
+  issuer                    = azurerm_kubernetes_cluster.main.oidc_issuer_url
+  subject                   = each.value
 }
 
 # Data-plane access to the one storage account, nothing at the subscription level.

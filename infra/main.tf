@@ -47,6 +47,17 @@ resource "azurerm_subnet" "nodes" {
 # Subnet NSG. AKS keeps its own NSG on the node NICs up to date for LoadBalancer Services; this one
 # at the subnet only has to let the uploader's public port through (plus Azure's default rules:
 # VNet-internal traffic and the load balancer's probes).
+#
+# Destination: AKS creates its load-balancing rules with floating IP, so a packet reaches the node
+# still addressed to the load balancer's public frontend IP (not the node's private IP), and AKS's
+# own NSG rules use that frontend IP as destination. "VirtualNetwork" would not match it and port 80
+# would be dropped here. The frontend IP is allocated by AKS when k8s/uploader.yaml's Service is
+# created (Terraform does not own it), so the rule uses the "Internet" service tag, which covers
+# Azure's public IP space and so the frontend, but not the VNet's private addresses. Nodes have no
+# public IPs of their own. Sources: Azure Load Balancer "Floating IP" docs (with floating IP the
+# mapping is to the frontend IP), cloud-provider-azure reconcileSecurityGroup (destination = LB
+# IPs unless service.beta.kubernetes.io/azure-disable-load-balancer-floating-ip), Azure/AKS#674,
+# and the Azure service tags overview (Internet includes the Azure-owned public IP space).
 resource "azurerm_network_security_group" "nodes" {
   #checkov:skip=CKV_AZURE_160:Port 80 from the internet is the product: the uploader's public LoadBalancer Service (issue 6). Put TLS in front (Application Gateway for Containers or an ingress with certificates) before real traffic; see docs/deploy.md.
   name                = "nsg-aks-nodes-${local.name}"
@@ -63,7 +74,7 @@ resource "azurerm_network_security_group" "nodes" {
     source_port_range          = "*"
     destination_port_range     = "80"
     source_address_prefix      = "Internet"
-    destination_address_prefix = "VirtualNetwork"
+    destination_address_prefix = "Internet"
   }
 }
 
