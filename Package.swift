@@ -135,7 +135,14 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
-            resources: [.copy("Resources/Web")],
+            // Embedded in the binary (PackageResources.*): the image ships the executable alone, and a
+            // resource bundle beside it would be one more thing to copy, find and keep in step.
+            resources: [
+                .embedInCode("Resources/Web/index.html"),
+                .embedInCode("Resources/Web/app.js"),
+                .embedInCode("Resources/Web/app.css"),
+                .embedInCode("Resources/Web/openapi.yaml"),
+            ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(

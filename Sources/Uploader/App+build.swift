@@ -48,7 +48,7 @@ func buildApplication(
     let router = Router(context: UploaderRequestContext.self)
     router.add(middleware: RequestLogMiddleware())
     router.add(middleware: MetricsMiddleware())
-    try WebController().addRoutes(to: router)
+    WebController().addRoutes(to: router)
     HealthController(ingest: ingest, registry: registry).addRoutes(to: router)
 
     let api = router.group().add(middleware: APIKeyMiddleware(keys: APIKeys(keys: configuration.apiKeys), disabled: configuration.authDisabled))

@@ -1,11 +1,9 @@
-import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
-import NIOFoundationCompat
 
 /// The browser page (`/`, `/app.js`, `/app.css`) and the API description (`/openapi.yaml`),
-/// loaded once from the module's resources.
+/// embedded in the executable by SwiftPM (`.embedInCode`), so the binary needs nothing beside it.
 struct WebController: Sendable {
     struct Asset: Sendable {
         let body: ByteBuffer
@@ -14,20 +12,17 @@ struct WebController: Sendable {
 
     let assets: [String: Asset]
 
-    static let files: [(path: String, resource: String, ext: String, contentType: String)] = [
-        ("/", "index", "html", "text/html; charset=utf-8"),
-        ("/app.js", "app", "js", "text/javascript; charset=utf-8"),
-        ("/app.css", "app", "css", "text/css; charset=utf-8"),
-        ("/openapi.yaml", "openapi", "yaml", "application/yaml; charset=utf-8"),
+    static let files: [(path: String, bytes: [UInt8], contentType: String)] = [
+        ("/", PackageResources.index_html, "text/html; charset=utf-8"),
+        ("/app.js", PackageResources.app_js, "text/javascript; charset=utf-8"),
+        ("/app.css", PackageResources.app_css, "text/css; charset=utf-8"),
+        ("/openapi.yaml", PackageResources.openapi_yaml, "application/yaml; charset=utf-8"),
     ]
 
-    init() throws {
+    init() {
         var assets: [String: Asset] = [:]
         for file in Self.files {
-            guard let url = Bundle.module.url(forResource: file.resource, withExtension: file.ext, subdirectory: "Web") else {
-                throw UploaderConfiguration.Invalid(description: "missing resource Web/\(file.resource).\(file.ext)")
-            }
-            assets[file.path] = Asset(body: ByteBuffer(data: try Data(contentsOf: url)), contentType: file.contentType)
+            assets[file.path] = Asset(body: ByteBuffer(bytes: file.bytes), contentType: file.contentType)
         }
         self.assets = assets
     }
