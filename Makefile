@@ -20,11 +20,12 @@ APT_PACKAGES := curl ca-certificates procps time psmisc libxml2 python3-venv pkg
                 strace libheif-examples libjpeg62-turbo-dev libpng-dev libwebp-dev libgif-dev libheif-dev libexif-dev liblcms2-dev \
                 libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev
 
-.PHONY: help run test deps venv build build-release test-swift test-interop lint-deploy bench-storage bench-upload bench-images bench-video clean-data
+.PHONY: help run test deps deps-containers venv build build-release test-swift test-interop lint-deploy images test-images bench-storage bench-upload bench-images bench-video clean-data
 
 help:
 	@echo "make run    — install, build, start devstorage (+ daemons) and print what to do next"
-	@echo "make test   — install, build, run every test (Swift Testing + Azure SDK interop)"
+	@echo "make test   — install, build, run every test (Swift Testing, Azure SDK interop, deployment, images)"
+	@echo "make images — build the three images with podman (localhost/mediapipeline/*:test)"
 	@echo "make bench-storage — StorageKit staged upload vs curl straight to devstorage (1 GiB)"
 	@echo "make bench-upload  — uploader vs curl straight to devstorage (1 GiB), and 64 concurrent clients"
 	@echo "make bench-images  — processor vs vipsthumbnail and Pillow on real photos"
@@ -39,10 +40,27 @@ deps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
+# The images are built and run with Debian's podman (no Docker engine here), runc (crun cannot work
+# with this kernel's cgroups), catatonit (the pause image of `podman kube play`) and debootstrap (the
+# base image; no registry is reachable), and the CNI dnsname plugin (compose's services find each
+# other by name on their network). ../shared/docs/containers-here.md has the details.
+CONTAINER_PACKAGES := podman runc catatonit debootstrap golang-github-containernetworking-plugin-dnsname
+export CONTAINERS_CONF := $(CURDIR)/Tests/images/containers.conf
+
+deps-containers:
+	@missing=""; for p in $(CONTAINER_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
 # Deployment lint tools (hadolint, checkov, kubernetes-validate, python-hcl2, ...) in a venv of their
 # own: checkov pins many libraries that must not collide with the interop suite's .venv.
 VENV_DEPLOY  := .venv-deploy
-RELEASE_BIN  ?= .build/release
+# The release binaries the deployment checks run: copied out of the images' shared build stage
+# (make images), so they are exactly what the images ship and the package is compiled once.
+RELEASE_BIN  ?= .build-images/bin
 SHARED_DIR   ?= ../shared
 CHECKOV      := $(VENV_DEPLOY)/bin/checkov --quiet --compact --skip-download
 
@@ -51,9 +69,9 @@ $(VENV_DEPLOY)/.installed: Tests/deploy/requirements.txt
 	$(VENV_DEPLOY)/bin/python -m pip install -q --disable-pip-version-check -r Tests/deploy/requirements.txt
 	@touch $@
 
-$(VENV)/.installed: Tests/interop/requirements.txt
+$(VENV)/.installed: Tests/interop/requirements.txt Tests/images/requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check -r Tests/interop/requirements.txt
+	$(PY) -m pip install -q --disable-pip-version-check -r Tests/interop/requirements.txt -r Tests/images/requirements.txt
 	@touch $@
 
 venv: deps $(VENV)/.installed
@@ -78,6 +96,7 @@ test: build venv
 	$(MAKE) --no-print-directory test-swift
 	$(MAKE) --no-print-directory test-interop
 	$(MAKE) --no-print-directory lint-deploy
+	$(MAKE) --no-print-directory test-images
 
 test-swift:
 	$(SWIFT) test -c $(CONFIG) --skip-build
@@ -87,15 +106,22 @@ test-interop:
 	  $(VENV)/bin/pytest -q Tests/interop
 
 # Dockerfiles, k8s/, infra/, compose.yaml: the release binaries the images ship (their shared
-# libraries are checked against the Dockerfiles' runtime stages), then every linter.
-lint-deploy: deps $(VENV_DEPLOY)/.installed
-	$(SWIFT) build $(RELEASE) --product uploader
-	$(SWIFT) build $(RELEASE) --product processor
+# libraries are checked against the Dockerfiles' runtime stages; each runs alone outside the build
+# tree), then every linter.
+lint-deploy: deps $(VENV_DEPLOY)/.installed images
 	$(VENV_DEPLOY)/bin/hadolint Dockerfile.uploader Dockerfile.processor Dockerfile.devstorage
 	$(CHECKOV) --framework dockerfile -f Dockerfile.uploader -f Dockerfile.processor -f Dockerfile.devstorage
 	$(CHECKOV) --framework kubernetes -d k8s
 	$(CHECKOV) --framework terraform -d infra
 	RELEASE_BIN=$(RELEASE_BIN) SHARED_DIR=$(SHARED_DIR) $(VENV_DEPLOY)/bin/pytest -q -p no:cacheprovider Tests/deploy
+
+# The images as users run them: built from the unchanged Dockerfiles (scripts/images.sh), started
+# hardened, the stack in containers, the manifests played, scaling by queue depth, a storage outage.
+images: deps-containers
+	bash scripts/images.sh binaries $(RELEASE_BIN)
+
+test-images: images venv
+	$(PY) -m pytest -q -p no:cacheprovider Tests/images
 
 # ---- benchmarks -----------------------------------------------------------------------------
 bench-upload: deps

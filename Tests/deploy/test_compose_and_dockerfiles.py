@@ -40,6 +40,9 @@ def test_dockerignore_keeps_build_inputs() -> None:
     for needed in ("!Package.swift", "!Sources/", "!Tests/", "!profiles/", "!deploy/"):
         assert needed in text
     assert ".build" in text
+    # the Python suites stay out: an edit to a test script must not invalidate the Swift build layer
+    for suite in ("Tests/interop/", "Tests/deploy/", "Tests/images/"):
+        assert suite in text.splitlines(), suite
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -152,3 +155,17 @@ def test_healthcheck_probe_against_the_release_binary(product: str, args: list[s
             process.kill()
             process.wait()
         log.close()
+
+
+def test_one_build_stage_for_every_image() -> None:
+    """The build stage is the same text in the three Dockerfiles, so a layer cache compiles the package
+    once for all images (make images: one Swift build instead of three)."""
+    def build_stage(name: str) -> str:
+        text = (ROOT / name).read_text()
+        return text[text.index("FROM swift:"):text.index("\nFROM debian:")].rsplit("\n# ----", 1)[0]
+
+    stages = {name: build_stage(name) for name in DOCKERFILES}
+    assert len(set(stages.values())) == 1, "build stages differ"
+    for name in DOCKERFILES:
+        product = name.split(".")[1]
+        assert f"/out/{product} /usr/local/bin/{product}" in (ROOT / name).read_text()
