@@ -37,7 +37,7 @@ def _images_checked():
             pytest.fail(f"{podman.image(name)} is missing: `make images` (scripts/images.sh) builds it")
     podman.remove_test_containers()
     yield
-    podman.remove_test_containers()
+    podman.remove_test_containers(everything_of_this_session=True)
 
 
 # Modules that never start a container (pure functions over the manifests).

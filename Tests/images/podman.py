@@ -23,8 +23,10 @@ os.environ.setdefault("CONTAINERS_CONF", str(ROOT / "Tests" / "images" / "contai
 ACCOUNT = "devstoreaccount1"
 KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 APP_UID = 10001
-# Every container of a test run carries this label, so a run can clean up after itself.
+# Every container of a test run carries these labels, so a run can clean up after itself, and after
+# earlier runs that died, without touching the containers of a run going on beside it.
 LABEL = "mediapipeline-test=1"
+SESSION = f"mediapipeline-test-session={os.getpid()}"
 
 
 def image(name: str) -> str:
@@ -106,7 +108,7 @@ def run(image_name: str, name: str, *, env: dict[str, str] | None = None, volume
         tmpfs: list[str] = ("/tmp",), args: list[str] = (), entrypoint: str | None = None,
         extra: list[str] = (), detach: bool = True, timeout: float = 600) -> Container | subprocess.CompletedProcess:
     """`podman run` with the restricted pod security settings of our manifests."""
-    command = ["run", "--name", name, "--label", LABEL, "--network", "host",
+    command = ["run", "--name", name, "--label", LABEL, "--label", SESSION, "--network", "host",
                "--user", f"{APP_UID}:{APP_UID}", "--read-only", "--read-only-tmpfs=false",
                "--cap-drop", "ALL", "--security-opt", "no-new-privileges"]
     for path in tmpfs:
@@ -124,10 +126,19 @@ def run(image_name: str, name: str, *, env: dict[str, str] | None = None, volume
     return podman(*command, "--rm", image_name, *args, check=False, timeout=timeout)
 
 
-def remove_test_containers() -> None:
-    ids = podman("ps", "-aq", "--filter", f"label={LABEL}", check=False).stdout.decode().split()
-    if ids:
-        podman("rm", "-f", "-t", "0", *ids, check=False)
+def remove_test_containers(everything_of_this_session: bool = False) -> None:
+    """This session's containers, and those of sessions whose process is gone."""
+    listing = podman("ps", "-a", "--filter", f"label={LABEL}", "--format",
+                     '{{.ID}} {{index .Labels "mediapipeline-test-session"}}', check=False).stdout.decode()
+    doomed = []
+    for line in listing.splitlines():
+        container, _, pid = line.partition(" ")
+        mine = pid == str(os.getpid())
+        alive = pid.isdigit() and not mine and Path(f"/proc/{pid}").exists()
+        if (mine and everything_of_this_session) or (not mine and not alive):
+            doomed.append(container)
+    if doomed:
+        podman("rm", "-f", "-t", "0", *doomed, check=False)
 
 
 class DevStorageContainer:
