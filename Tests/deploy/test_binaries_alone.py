@@ -3,6 +3,7 @@ with the repository (build tree, sources, resource bundles) and the Swift toolch
 empty mounts, so anything read from the build tree at run time fails here first."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -83,6 +84,18 @@ def stop(process: subprocess.Popen) -> None:
             process.wait()
 
 
+@contextlib.contextmanager
+def serving(command: list[str], cwd: Path, env: dict[str, str], log: Path, ready_url: str):
+    """A daemon started hidden, answering `ready_url`; on exit SIGTERM and a clean exit code 0."""
+    process = start(command, cwd, env, log)
+    try:
+        wait_http(ready_url, process, log)
+        yield process
+    finally:
+        stop(process)
+    assert process.returncode == 0, log.read_text()[-3000:]
+
+
 @pytest.fixture()
 def devstorage(tmp_path: Path):
     """The devstorage release binary, alone in its directory."""
@@ -90,14 +103,11 @@ def devstorage(tmp_path: Path):
     directory.mkdir()
     binary = alone("devstorage", directory)
     blob, queue = free_port(), free_port()
-    log = tmp_path / "devstorage.log"
-    process = start([str(binary)], directory, {"DEVSTORAGE_HOST": "127.0.0.1", "DEVSTORAGE_BLOB_PORT": str(blob),
-                                               "DEVSTORAGE_QUEUE_PORT": str(queue), "DEVSTORAGE_DATA_DIR": str(directory / "data")}, log)
-    wait_http(f"http://127.0.0.1:{blob}/", process, log)
-    yield (f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={KEY};"
-           f"BlobEndpoint=http://127.0.0.1:{blob}/{ACCOUNT};QueueEndpoint=http://127.0.0.1:{queue}/{ACCOUNT};")
-    stop(process)
-    assert process.returncode == 0, log.read_text()[-3000:]
+    with serving([str(binary)], directory, {"DEVSTORAGE_HOST": "127.0.0.1", "DEVSTORAGE_BLOB_PORT": str(blob),
+                                            "DEVSTORAGE_QUEUE_PORT": str(queue), "DEVSTORAGE_DATA_DIR": str(directory / "data")},
+                 tmp_path / "devstorage.log", f"http://127.0.0.1:{blob}/"):
+        yield (f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={KEY};"
+               f"BlobEndpoint=http://127.0.0.1:{blob}/{ACCOUNT};QueueEndpoint=http://127.0.0.1:{queue}/{ACCOUNT};")
 
 
 def test_the_hiding_works(tmp_path: Path) -> None:
@@ -109,13 +119,11 @@ def test_uploader_alone_serves_its_page_and_api_description(tmp_path: Path, devs
     (tmp_path / "uploader").mkdir()
     binary = alone("uploader", tmp_path / "uploader")
     port = free_port()
-    log = tmp_path / "uploader.log"
-    process = start([str(binary)], binary.parent, {"UPLOADER_HOST": "127.0.0.1", "UPLOADER_PORT": str(port),
-                                                   "UPLOADER_API_KEYS": "alone-key", "UPLOADER_STORAGE_CREATE": "true",
-                                                   "AZURE_STORAGE_CONNECTION_STRING": devstorage}, log)
-    try:
-        base = f"http://127.0.0.1:{port}"
-        wait_http(f"{base}/healthz", process, log)
+    base = f"http://127.0.0.1:{port}"
+    with serving([str(binary)], binary.parent, {"UPLOADER_HOST": "127.0.0.1", "UPLOADER_PORT": str(port),
+                                                "UPLOADER_API_KEYS": "alone-key", "UPLOADER_STORAGE_CREATE": "true",
+                                                "AZURE_STORAGE_CONNECTION_STRING": devstorage},
+                 tmp_path / "uploader.log", f"{base}/healthz"):
         sources = ROOT / "Sources" / "Uploader" / "Resources" / "Web"
         for path, name, kind in (("/", "index.html", "text/html"), ("/app.js", "app.js", "text/javascript"),
                                  ("/app.css", "app.css", "text/css"), ("/openapi.yaml", "openapi.yaml", "application/yaml")):
@@ -130,9 +138,6 @@ def test_uploader_alone_serves_its_page_and_api_description(tmp_path: Path, devs
         out = subprocess.run(["curl", "-sS", "-H", "X-API-Key: alone-key", "-F", f"file=@{PHOTO}", f"{base}/upload"],
                              capture_output=True, text=True, timeout=60)
         assert json.loads(out.stdout)["status"] == "queued", out.stdout
-    finally:
-        stop(process)
-    assert process.returncode == 0, log.read_text()[-3000:]
 
 
 def test_processor_alone_serves_and_processes(tmp_path: Path, devstorage: str) -> None:
@@ -154,19 +159,15 @@ def test_processor_alone_serves_and_processes(tmp_path: Path, devstorage: str) -
         assert any(out.iterdir()), f"no outputs for {source.name}"
     # the daemon
     port = free_port()
-    log = tmp_path / "processor.log"
-    process = start([str(binary), "serve"], directory, {"PROCESSOR_HOST": "127.0.0.1", "PROCESSOR_PORT": str(port),
-                                                        "PROCESSOR_STORAGE_CREATE": "true", "PROCESSOR_TEMP_DIR": str(directory),
-                                                        "PROCESSOR_SHUTDOWN_GRACE_SECONDS": "5",
-                                                        "AZURE_STORAGE_CONNECTION_STRING": devstorage}, log)
-    try:
-        wait_http(f"http://127.0.0.1:{port}/healthz", process, log)
-        assert get(f"http://127.0.0.1:{port}/healthz")[0] == 200
-        assert get(f"http://127.0.0.1:{port}/readyz")[0] == 200
-        assert b"# TYPE" in get(f"http://127.0.0.1:{port}/metrics")[1]
-    finally:
-        stop(process)
-    assert process.returncode == 0, log.read_text()[-3000:]
+    base = f"http://127.0.0.1:{port}"
+    with serving([str(binary), "serve"], directory, {"PROCESSOR_HOST": "127.0.0.1", "PROCESSOR_PORT": str(port),
+                                                     "PROCESSOR_STORAGE_CREATE": "true", "PROCESSOR_TEMP_DIR": str(directory),
+                                                     "PROCESSOR_SHUTDOWN_GRACE_SECONDS": "5",
+                                                     "AZURE_STORAGE_CONNECTION_STRING": devstorage},
+                 tmp_path / "processor.log", f"{base}/healthz"):
+        assert get(f"{base}/healthz")[0] == 200
+        assert get(f"{base}/readyz")[0] == 200
+        assert b"# TYPE" in get(f"{base}/metrics")[1]
 
 
 def test_storagetool_alone(tmp_path: Path, devstorage: str) -> None:
@@ -174,6 +175,7 @@ def test_storagetool_alone(tmp_path: Path, devstorage: str) -> None:
     directory.mkdir()
     binary = alone("storagetool", directory)
     env = {"PATH": os.environ["PATH"], "HOME": str(directory), "AZURE_STORAGE_CONNECTION_STRING": devstorage}
+
     def tool(*args: str) -> str:
         run = subprocess.run(hidden([str(binary), *args]), capture_output=True, text=True, env=env, cwd=directory, timeout=60)
         assert run.returncode == 0, run.stdout + run.stderr
