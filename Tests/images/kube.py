@@ -36,7 +36,6 @@ import json
 import os
 import socket
 import subprocess
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -255,18 +254,6 @@ def port_in_use(port: int) -> bool:
         except OSError:
             return True
     return False
-
-
-def wait_for_port(port: int, timeout: float, alive=lambda: None) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            alive()
-            time.sleep(0.2)
-    raise RuntimeError(f"nothing answers on 127.0.0.1:{port} after {timeout:.0f} s")
 
 
 @dataclass

@@ -97,9 +97,6 @@ class Container:
         podman("stop", "-t", str(timeout), self.name, check=False, timeout=timeout + 60)
         return self.exit_code()
 
-    def signal(self, sig: str) -> None:
-        podman("kill", "--signal", sig, self.name)
-
     def remove(self) -> None:
         podman("rm", "-f", "-t", "0", self.name, check=False)
 

@@ -112,13 +112,13 @@ def played(rendered):
         storage = [d for d in play.played if d["metadata"]["name"] == DEVSTORAGE]
         play.play(storage, DEVSTORAGE)
         for port in (kube.BLOB_PORT, kube.QUEUE_PORT):
-            kube.wait_for_port(port, timeout=30)
+            podman.wait_for_port(port, timeout=30)
         create_storage()
         play.play([d for d in play.played if d not in storage], "mediapipeline")
         play.started = time.time()
         for port in (8080, 8081):
             try:
-                kube.wait_for_port(port, timeout=60)
+                podman.wait_for_port(port, timeout=60)
             except RuntimeError as error:
                 raise RuntimeError(f"{error}\n{play.logs()}") from None
         yield play
