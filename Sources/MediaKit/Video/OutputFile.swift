@@ -1,0 +1,53 @@
+internal import CFFmpeg
+import Foundation
+
+/// The MP4 being written: `moov` moved before `mdat` at the end (fast start).
+final class OutputFile {
+    private var context: UnsafeMutablePointer<AVFormatContext>?
+    private var finished = false
+    let path: String
+
+    init(path: String) throws(MediaError) {
+        self.path = path
+        let status = avformat_alloc_output_context2(&context, nil, "mp4", path)
+        guard status >= 0, let context else { throw MediaError(.internal, "\(FFmpegError(code: status, call: "creating the MP4 muxer"))") }
+        let opened = avio_open(&context.pointee.pb, path, AVIO_FLAG_WRITE)
+        guard opened >= 0 else { throw MediaError(.internal, "\(FFmpegError(code: opened, call: "creating \(path)"))") }
+    }
+
+    deinit {
+        if let context {
+            if context.pointee.pb != nil { avio_closep(&context.pointee.pb) }
+            avformat_free_context(context)
+        }
+        if !finished { unlink(path) }
+    }
+
+    var needsGlobalHeader: Bool { (context!.pointee.oformat.pointee.flags & AVFMT_GLOBALHEADER) != 0 }
+
+    func addStream(from encoder: UnsafeMutablePointer<AVCodecContext>) throws(MediaError) -> UnsafeMutablePointer<AVStream> {
+        guard let stream = avformat_new_stream(context, nil), avcodec_parameters_from_context(stream.pointee.codecpar, encoder) >= 0 else {
+            throw MediaError(.internal, "out of memory (output stream)")
+        }
+        stream.pointee.time_base = encoder.pointee.time_base
+        return stream
+    }
+
+    func writeHeader() throws(MediaError) {
+        var options = Options([("movflags", "+faststart")])
+        let status = avformat_write_header(context, &options.dictionary)
+        guard status >= 0 else { throw MediaError(.internal, "\(FFmpegError(code: status, call: "writing the MP4 header"))") }
+    }
+
+    func write(_ packet: UnsafeMutablePointer<AVPacket>) throws(MediaError) {
+        let status = av_interleaved_write_frame(context, packet)
+        guard status >= 0 else { throw MediaError(.internal, "\(FFmpegError(code: status, call: "writing the MP4"))") }
+    }
+
+    func finish() throws(MediaError) {
+        let status = av_write_trailer(context)
+        guard status >= 0 else { throw MediaError(.internal, "\(FFmpegError(code: status, call: "finishing the MP4"))") }
+        avio_closep(&context!.pointee.pb)
+        finished = true
+    }
+}
