@@ -22,11 +22,28 @@ static void trap_error_exit(j_common_ptr cinfo) {
     longjmp(trap->jump, 1);
 }
 
-// Warnings (corrupt data that libjpeg can step over) are errors for untrusted input: a file that
-// needs repair is refused rather than half-decoded.
+// Damage that libjpeg steps over is a warning, as in djpeg, libvips, Pillow and every browser:
+// extraneous bytes before a marker are skipped, a truncated tail is filled with grey (jpeg_mem_src
+// supplies an EOI), a broken restart interval resynchronises. Three cases stay errors:
+// - the data ends before the first row of blocks of the first scan: there is no picture;
+// - more than MP_MAX_WARNINGS warnings: a file built to make the decoder resynchronise for ever;
+// - (every libjpeg *error* still ends in trap_error_exit).
+#define MP_MAX_WARNINGS 1000
+
 static void trap_emit_message(j_common_ptr cinfo, int level) {
-    if (level < 0) {
-        trap_error_exit(cinfo);
+    if (level >= 0) return;  // trace messages
+    cinfo->err->num_warnings++;
+    trap_error_mgr *trap = (trap_error_mgr *)cinfo->err;
+    if (cinfo->err->num_warnings > MP_MAX_WARNINGS) {
+        if (trap->message) snprintf(trap->message, MP_ERROR_LENGTH, "more than %d damaged places", MP_MAX_WARNINGS);
+        longjmp(trap->jump, 1);
+    }
+    if (cinfo->err->msg_code == JWRN_JPEG_EOF && cinfo->is_decompressor) {
+        j_decompress_ptr d = (j_decompress_ptr)cinfo;
+        if (d->input_scan_number <= 1 && d->input_iMCU_row == 0) {
+            if (trap->message) snprintf(trap->message, MP_ERROR_LENGTH, "the data ends before the first row of the picture");
+            longjmp(trap->jump, 1);
+        }
     }
 }
 

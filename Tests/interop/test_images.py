@@ -293,8 +293,8 @@ def test_d2_corrupt_and_truncated_files_fail_cleanly(tmp_path):
     png = io.BytesIO()
     Image.frombytes("RGB", (300, 200), random.Random(7).randbytes(300 * 200 * 3)).save(png, "PNG")  # ~180 KB: 1 % cuts pixel data
     cases = {}
+    # (A truncated JPEG renders its missing tail grey, as libjpeg's own tools do: test_jpeg_warnings.py.)
     for fraction in (0.1, 0.5, 0.99):
-        cases[f"jpeg{int(fraction * 100)}"] = photo[:int(len(photo) * fraction)]
         cases[f"png{int(fraction * 100)}"] = png.getvalue()[:int(len(png.getvalue()) * fraction)]
     rng = random.Random(20261123)
     for seed in range(5):
