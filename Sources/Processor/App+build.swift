@@ -34,7 +34,9 @@ func buildServices(
     let swept = WorkDirectory.sweep(parent: configuration.tempDirectory)
     if swept > 0 { logger.info("removed work directories left by stopped workers", metadata: ["count": "\(swept)"]) }
     let webhook = configuration.webhookURL.map { Webhook(url: $0, secret: configuration.webhookSecret, client: httpClient) }
-    let handler = JobHandler(blobs: blobs, queues: queues, configuration: configuration, webhook: webhook, names: names)
+    let handler = JobHandler(
+        blobs: blobs, queues: queues, configuration: configuration, webhook: webhook, names: names,
+        runner: MediaRunner(mode: configuration.isolation, limits: configuration.profile.limits))
     let worker = JobWorker(queues: queues, handler: handler, configuration: configuration, logger: logger)
     let health = HealthServer.build(configuration: configuration, blobs: blobs, queues: queues, registry: registry, logger: logger)
     // Shut down in reverse: health server and sampler, then the worker (it drains), then the client.

@@ -16,7 +16,7 @@ struct Processor: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "processor",
         abstract: "Turns uploads into web-ready media.",
-        subcommands: [Serve.self, Process.self],
+        subcommands: [Serve.self, Process.self, Child.self],
         defaultSubcommand: Serve.self)
 }
 
@@ -61,15 +61,18 @@ struct Process: AsyncParsableCommand {
     @Option(name: .shortAndLong, help: "Output directory.") var out: String
     @Option(help: "A processing profile (JSON or YAML); default: the built-in profile.") var profile: String?
     @Option(help: "Files processed at once.") var jobs: Int = 1
+    @Option(help: "Where each file is decoded: process (a child process under the profile's limits.child) or none (in this process).")
+    var isolation: IsolationMode = .process
 
     func run() async throws {
         let profile = try profile.map(ProcessingProfile.load(path:)) ?? ProcessingProfile()
+        let runner = MediaRunner(mode: isolation, limits: profile.limits)
         var failures = 0
         try await withThrowingTaskGroup(of: (String, Result<OneShot.Report, MediaError>).self) { group in
             var pending = inputs[...]
             func next() {
                 guard let input = pending.popFirst() else { return }
-                group.addTask { (input, await OneShot.process(input: input, out: out, profile: profile)) }
+                group.addTask { (input, await OneShot.process(input: input, out: out, profile: profile, runner: runner)) }
             }
             for _ in 0..<max(1, jobs) { next() }
             while let (input, result) = try await group.next() {
@@ -85,3 +88,5 @@ struct Process: AsyncParsableCommand {
         if failures > 0 { throw ExitCode(1) }
     }
 }
+
+extension IsolationMode: ExpressibleByArgument {}

@@ -93,6 +93,26 @@ struct UploadTests {
         }
     }
 
+    @Test("audio-only files are refused with 415 and their own reason (the processor says the same)")
+    func audioOnly() async throws {
+        try await UploaderHarness.run { h in
+            let cases: [(String, Data)] = [
+                ("audio/mpeg", Data("ID3\u{4}\u{0}\u{0}".utf8) + Data(count: 64)),
+                ("audio/wav", Data("RIFF\u{24}\u{0}\u{0}\u{0}WAVEfmt ".utf8) + Data(count: 64)),
+                ("video/mp4", Data([0, 0, 0, 24]) + Data("ftypM4A \u{0}\u{0}\u{0}\u{0}M4A mp42".utf8) + Data(count: 64)),
+            ]
+            for (type, data) in cases {
+                let body = UploaderHarness.multipart(files: [("file", "x.bin", type, data)])
+                let response = try await h.client.execute(uri: "/upload", method: .post, headers: UploaderHarness.multipartHeaders(), body: body)
+                #expect(response.status == .unsupportedMediaType)
+                #expect(response.errorCode == "UnsupportedMediaType")
+                #expect(response.errorMessage?.contains("audio-only files are not processed") == true, "\(response.errorMessage ?? "")")
+            }
+            #expect(try await h.rawBlobs().isEmpty)
+            #expect(try await h.queuedJobs().isEmpty)
+        }
+    }
+
     @Test("unsupported content is refused with 415 before anything is stored")
     func unsupported() async throws {
         try await UploaderHarness.run { h in

@@ -117,4 +117,5 @@ extension TestResponse {
     }
 
     var errorCode: String? { (json["error"] as? [String: Any])?["code"] as? String }
+    var errorMessage: String? { (json["error"] as? [String: Any])?["message"] as? String }
 }

@@ -187,7 +187,8 @@ def test_hostile_files_fail_with_a_reason_and_the_worker_keeps_going(make_stack,
     bomb = tmp_path / "bomb.png"
     bomb.write_bytes(png_claiming(20000, 20000))
     truncated = tmp_path / "cut.jpg"
-    truncated.write_bytes(open(photos(1)[0], "rb").read()[:20000])
+    data = open(photos(1)[0], "rb").read()
+    truncated.write_bytes(data[:data.index(b"\xff\xda")])  # cut before the first scan: no picture at all
     bad = [upload(stack, bomb), upload(stack, truncated)]
     good = upload(stack, photos(2)[1])
     for job_id in bad + [good]:

@@ -70,4 +70,8 @@ int mp_gif_scan(GifFileType *gif, int *frames, long long *frame_pixels);
 /// Frees memory these functions returned.
 void mp_free(void *pointer);
 
+/// prctl(PR_SET_NO_NEW_PRIVS): this process and its children can never gain privileges (setuid,
+/// file capabilities). 0 on success. (Swift's Glibc module does not export prctl.)
+int mp_set_no_new_privs(void);
+
 #endif

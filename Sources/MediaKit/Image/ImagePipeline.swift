@@ -40,11 +40,11 @@ public struct ImageResult: Sendable {
 public enum ImagePipeline {
     /// Processes `data` on NIO's thread pool (codec work never runs on the cooperative pool).
     /// Cancelling the task stops the work between scanlines or frames.
-    public static func process(_ data: [UInt8], profile: ImageProfile, limits: MediaLimits) async throws -> ImageResult {
+    public static func process(_ data: [UInt8], format: ImageFormat, profile: ImageProfile, limits: MediaLimits) async throws -> ImageResult {
         let flag = CancelFlag()
         return try await withTaskCancellationHandler {
             try await NIOThreadPool.singleton.runIfActive {
-                try processBlocking(data, profile: profile, limits: limits, cancel: flag)
+                try processBlocking(data, format: format, profile: profile, limits: limits, cancel: flag)
             }
         } onCancel: {
             flag.cancel()
@@ -52,9 +52,11 @@ public enum ImagePipeline {
     }
 
     /// The same, on the calling thread.
-    static func processBlocking(_ data: [UInt8], profile: ImageProfile, limits: MediaLimits, cancel: CancelFlag) throws(MediaError) -> ImageResult {
-        guard data.count <= limits.maxInputBytes else { throw MediaError(.limit, "the file is over the \(limits.maxInputBytes)-byte limit") }
-        guard let format = ImageFormat.sniff(data) else { throw MediaError(.unsupported, "not a JPEG, PNG, WebP, GIF or HEIC/HEIF image") }
+    static func processBlocking(_ data: [UInt8], format: ImageFormat, profile: ImageProfile, limits: MediaLimits, cancel: CancelFlag) throws(MediaError)
+        -> ImageResult
+    {
+        let cap = limits.maxInputBytes(isImage: true)
+        guard data.count <= cap else { throw MediaError(.limit, "the image is over the \(cap)-byte limit for images") }
         var timings: [String: Double] = [:]
         var clock = Stopwatch()
         let box = profile.box(forInputBytes: data.count)

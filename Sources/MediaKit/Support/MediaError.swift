@@ -1,9 +1,9 @@
 /// Why a file could not be processed. `code` decides what the processor does with the job:
-/// `unsupported`, `corrupt` and `limit` are permanent (poison at once); `cancelled` means the job
-/// was stopped (lease lost, shutdown) and is retried elsewhere.
-public struct MediaError: Error, Sendable, Equatable, CustomStringConvertible {
+/// `unsupported`, `corrupt`, `limit` and `crashed` are permanent (poison at once); `cancelled` means
+/// the job was stopped (lease lost, shutdown) and is retried elsewhere.
+public struct MediaError: Error, Sendable, Equatable, Codable, CustomStringConvertible {
     /// The kind of failure (stable strings: they appear in status documents).
-    public struct Code: RawRepresentable, Hashable, Sendable {
+    public struct Code: RawRepresentable, Hashable, Sendable, Codable {
         public let rawValue: String
         public init(rawValue: String) { self.rawValue = rawValue }
         /// Not a format or codec the pipeline handles.
@@ -16,6 +16,9 @@ public struct MediaError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let cancelled = Code(rawValue: "cancelled")
         /// A failure inside a codec library that is not the input's fault.
         public static let `internal` = Code(rawValue: "internal")
+        /// The isolated process decoding the file died by a signal, twice in a row: the file makes
+        /// a library crash (the reason names the signal).
+        public static let crashed = Code(rawValue: "crashed")
     }
 
     public let code: Code
@@ -27,7 +30,7 @@ public struct MediaError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     /// True for failures that retrying cannot fix.
-    public var isPermanent: Bool { code == .unsupported || code == .corrupt || code == .limit }
+    public var isPermanent: Bool { code == .unsupported || code == .corrupt || code == .limit || code == .crashed }
 
     public var description: String { "\(code.rawValue): \(reason)" }
 }

@@ -8,20 +8,28 @@ public struct MediaLimits: Codable, Sendable, Equatable {
     public var maxFrames: Int
     /// Input bytes.
     public var maxInputBytes: Int
+    /// Input bytes of an image (sniffed from its first bytes before the rest is downloaded): an
+    /// image is decoded from memory, so its cap is far below the video cap. Default 200 MiB.
+    public var maxImageInputBytes: Int
+    /// What the process that decodes one file may use (`processor` runs each job in a child).
+    public var child: ChildLimits
     /// Limits for videos (streams, frame size, duration, job time, probing).
     public var video: VideoLimits
 
     public init(
-        maxPixels: Int = 50_000_000, maxDimension: Int = 30_000, maxFrames: Int = 1_000, maxInputBytes: Int = 2 << 30, video: VideoLimits = .init()
+        maxPixels: Int = 50_000_000, maxDimension: Int = 30_000, maxFrames: Int = 1_000, maxInputBytes: Int = 2 << 30,
+        maxImageInputBytes: Int = 200 << 20, video: VideoLimits = .init(), child: ChildLimits = .init()
     ) {
         self.maxPixels = maxPixels
         self.maxDimension = maxDimension
         self.maxFrames = maxFrames
         self.maxInputBytes = maxInputBytes
+        self.maxImageInputBytes = maxImageInputBytes
         self.video = video
+        self.child = child
     }
 
-    enum CodingKeys: String, CodingKey { case maxPixels, maxDimension, maxFrames, maxInputBytes, video }
+    enum CodingKeys: String, CodingKey { case maxPixels, maxDimension, maxFrames, maxInputBytes, maxImageInputBytes, video, child }
 
     /// Missing keys keep their defaults, so a profile names only what it changes.
     public init(from decoder: any Decoder) throws {
@@ -31,8 +39,13 @@ public struct MediaLimits: Codable, Sendable, Equatable {
         maxDimension = try c.decodeIfPresent(Int.self, forKey: .maxDimension) ?? defaults.maxDimension
         maxFrames = try c.decodeIfPresent(Int.self, forKey: .maxFrames) ?? defaults.maxFrames
         maxInputBytes = try c.decodeIfPresent(Int.self, forKey: .maxInputBytes) ?? defaults.maxInputBytes
+        maxImageInputBytes = try c.decodeIfPresent(Int.self, forKey: .maxImageInputBytes) ?? defaults.maxImageInputBytes
         video = try c.decodeIfPresent(VideoLimits.self, forKey: .video) ?? defaults.video
+        child = try c.decodeIfPresent(ChildLimits.self, forKey: .child) ?? defaults.child
     }
+
+    /// The input cap for a file of this kind.
+    public func maxInputBytes(isImage: Bool) -> Int { isImage ? min(maxImageInputBytes, maxInputBytes) : maxInputBytes }
 
     /// Throws a `limit` failure when an image of this canvas and frame count is over a limit.
     public func check(width: Int, height: Int, frames: Int = 1) throws(MediaError) {

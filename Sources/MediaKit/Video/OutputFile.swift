@@ -41,13 +41,20 @@ final class OutputFile {
 
     func write(_ packet: UnsafeMutablePointer<AVPacket>) throws(MediaError) {
         let status = av_interleaved_write_frame(context, packet)
-        guard status >= 0 else { throw MediaError(.internal, "\(FFmpegError(code: status, call: "writing the MP4"))") }
+        guard status >= 0 else { throw Self.failure(status, "writing the MP4") }
     }
 
     func finish() throws(MediaError) {
         let status = av_write_trailer(context)
-        guard status >= 0 else { throw MediaError(.internal, "\(FFmpegError(code: status, call: "finishing the MP4"))") }
+        guard status >= 0 else { throw Self.failure(status, "finishing the MP4") }
         avio_closep(&context!.pointee.pb)
         finished = true
+    }
+
+    /// EFBIG is the output file size limit (RLIMIT_FSIZE, set on the isolated child) where the
+    /// writing thread does not take SIGXFSZ: a limit, not a library failure.
+    private static func failure(_ status: Int32, _ call: String) -> MediaError {
+        if status == -EFBIG { return MediaError(.limit, "output size limit: the MP4 reached the file size limit") }
+        return MediaError(.internal, "\(FFmpegError(code: status, call: call))")
     }
 }

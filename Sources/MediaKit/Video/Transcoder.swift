@@ -98,7 +98,12 @@ final class Transcoder {
         try checkHeader()
         let streams = input.streams
         let videoIndex = av_find_best_stream(context, AVMEDIA_TYPE_VIDEO, -1, -1, nil, 0)
-        guard videoIndex >= 0 else { throw MediaError(.corrupt, "the file has no video stream") }
+        guard videoIndex >= 0 else {
+            if av_find_best_stream(context, AVMEDIA_TYPE_AUDIO, -1, -1, nil, 0) >= 0 {
+                throw MediaError(.unsupported, "audio-only files are not processed (the file has an audio stream and no video)")
+            }
+            throw MediaError(.corrupt, "the file has no video stream")
+        }
         let audioIndex = av_find_best_stream(context, AVMEDIA_TYPE_AUDIO, -1, videoIndex, nil, 0)
         for stream in streams where stream.pointee.index != videoIndex && stream.pointee.index != audioIndex {
             stream.pointee.discard = AVDISCARD_ALL  // subtitles, data, extra tracks: never read

@@ -3,7 +3,7 @@ import NIOPosix
 import ZIPFoundation
 
 /// One file the video pipeline wrote into the work directory.
-public struct MediaFile: Sendable {
+public struct MediaFile: Sendable, Codable, Equatable {
     /// `video.mp4`, `poster.webp`, `frames.zip`: fixed names, so a rerun overwrites, never adds.
     public var name: String
     public var contentType: String
@@ -12,6 +12,16 @@ public struct MediaFile: Sendable {
     public var width: Int?
     public var height: Int?
     public var durationSeconds: Double?
+
+    public init(name: String, contentType: String, path: String, bytes: Int, width: Int? = nil, height: Int? = nil, durationSeconds: Double? = nil) {
+        self.name = name
+        self.contentType = contentType
+        self.path = path
+        self.bytes = bytes
+        self.width = width
+        self.height = height
+        self.durationSeconds = durationSeconds
+    }
 }
 
 /// What processing one video produced.
@@ -26,16 +36,6 @@ public struct VideoResult: Sendable {
 /// Works from a file on disk and writes its outputs next to each other in `workDirectory`, so
 /// memory does not grow with the video.
 public enum VideoPipeline {
-    /// True when `bytes` start like a container the pipeline accepts (MP4/MOV/M4V, WebM/MKV, AVI).
-    /// HEIF images share MP4's `ftyp` box and are sniffed as images first.
-    public static func sniff(_ bytes: some Collection<UInt8>) -> Bool {
-        let b = Array(bytes.prefix(12))
-        if b.count >= 8, Array(b[4..<8]) == Array("ftyp".utf8) { return true }
-        if b.count >= 4, b[0] == 0x1A, b[1] == 0x45, b[2] == 0xDF, b[3] == 0xA3 { return true }
-        if b.count >= 12, Array(b[0..<4]) == Array("RIFF".utf8), Array(b[8..<12]) == Array("AVI ".utf8) { return true }
-        return false
-    }
-
     /// Transcodes `inputPath` on NIO's thread pool (codec work never runs on the cooperative pool).
     /// Cancelling the task stops the work between packets and removes partial outputs.
     public static func process(inputPath: String, workDirectory: String, profile: VideoProfile, limits: MediaLimits) async throws -> VideoResult {

@@ -16,6 +16,8 @@ struct JobHandler: Sendable {
     let configuration: ProcessorConfiguration
     let webhook: Webhook?
     let names: Names
+    /// Where codec work runs (a child process per job by default).
+    let runner: MediaRunner
 
     struct Names: Sendable {
         var queue = PipelineNames.jobQueue
@@ -96,17 +98,14 @@ struct JobHandler: Sendable {
             var timings: [String: Double] = [:]
             let work = WorkDirectory(parent: configuration.tempDirectory, jobId: job.jobId)
             defer { work.remove() }  // a video's input and outputs, on every path
-            let produced = try await produce(job, work: work, clock: &clock, timings: &timings)
+            let produced = try await produce(job, work: work, clock: &clock, timings: &timings, logger: logger)
             _ = clock.lap()
             var outputs: [JobStatus.Output] = []
             for output in produced.outputs {
                 try Task.checkCancellation()  // a lost lease cancels us: no further outputs
                 let blob = "\(job.jobId)/\(output.name)"
                 let options = BlobUploadOptions(contentType: output.contentType, cacheControl: "public, max-age=31536000, immutable")
-                switch output.body {
-                case .memory(let data): _ = try await blobs.putBlob(names.processedContainer, blob, body: ByteBuffer(bytes: data), options: options)
-                case .file(let path): _ = try await blobs.upload(names.processedContainer, blob, fromFile: path, options: options)
-                }
+                _ = try await blobs.upload(names.processedContainer, blob, fromFile: output.path, options: options)
                 outputs.append(
                     .init(
                         name: output.name, contentType: output.contentType, bytes: output.bytes, width: output.width, height: output.height,
@@ -159,55 +158,36 @@ struct JobHandler: Sendable {
         }
     }
 
-    /// One output ready to upload: bytes in memory (images) or a file in the job's work directory (videos).
+    /// The outputs to upload (files in the job's work directory) and the source's facts.
     struct Produced {
-        struct Output {
-            enum Body { case memory([UInt8]), file(String) }
-            var name: String
-            var contentType: String
-            var body: Body
-            var bytes: Int
-            var width: Int?
-            var height: Int?
-            var durationSeconds: Double?
-        }
-        var outputs: [Output]
+        var outputs: [MediaFile]
         var media: JobStatus.SourceMedia?
     }
 
-    /// Downloads the input and runs the pipeline for its kind. Images are processed in memory;
-    /// videos are streamed to a per-job directory under the temp directory, transcoded there and
-    /// uploaded from there, and the directory is always removed.
-    private func produce(_ job: MediaJob, work: WorkDirectory, clock: inout Stopwatch, timings: inout [String: Double]) async throws -> Produced {
+    /// Decides what the input is from its first bytes (one ranged read, the shared sniffer: the
+    /// declared type of an Event Grid job was never checked), refuses it under the cap for its kind
+    /// before anything large is downloaded, streams it to the job's work directory, and runs the
+    /// pipeline there — in a child process under limits unless isolation is off. The directory is
+    /// always removed by the caller.
+    private func produce(_ job: MediaJob, work: WorkDirectory, clock: inout Stopwatch, timings: inout [String: Double], logger: Logger) async throws
+        -> Produced
+    {
         let limits = configuration.profile.limits
-        if job.input.bytes > limits.maxInputBytes {
-            throw MediaError(.limit, "the file is over the \(limits.maxInputBytes)-byte limit")
+        let head: (bytes: ByteBuffer, properties: BlobProperties)
+        do {
+            head = try await blobs.downloadPrefix(job.input.container, job.input.blob, count: MediaType.sniffLength)
+        } catch let error as StorageError where error.status == 416 {
+            throw MediaError(.corrupt, "the file is empty")
         }
-        if job.input.mediaType.hasPrefix("video/") {
-            return try await produceVideo(job, work: work, clock: &clock, timings: &timings)
-        }
-        let input = try await blobs.downloadData(job.input.container, job.input.blob, limit: limits.maxInputBytes)
-        let data = Array(input.readableBytesView)
-        timings["download"] = clock.lap()
-        ProcessorMetrics.stage("download", seconds: timings["download"]!)
-        try verify(md5: Data(Insecure.MD5.hash(data: data)).base64EncodedString(), of: job)
-        guard ImageFormat.sniff(data) != nil else {
-            if VideoPipeline.sniff(data) {  // a video whose declared type said otherwise (e.g. an Event Grid job)
-                return try await produceVideo(job, work: work, clock: &clock, timings: &timings)
-            }
+        guard let type = MediaType.sniff(head.bytes.readableBytesView) else {
             throw MediaError(.unsupported, "not a supported image or video format")
         }
-        let result = try await ImagePipeline.process(data, profile: configuration.profile.image, limits: limits)
-        record(result.timings, into: &timings)
-        return Produced(
-            outputs: result.outputs.map {
-                .init(
-                    name: $0.name, contentType: $0.contentType, body: .memory($0.data), bytes: $0.data.count, width: $0.width, height: $0.height,
-                    durationSeconds: $0.durationSeconds)
-            }, media: nil)
-    }
-
-    private func produceVideo(_ job: MediaJob, work: WorkDirectory, clock: inout Stopwatch, timings: inout [String: Double]) async throws -> Produced {
+        if type.kind == .audio { throw MediaError(.unsupported, MediaType.audioRefusal) }
+        let cap = limits.maxInputBytes(isImage: type.kind == .image)
+        let size = max(head.properties.contentLength, job.input.bytes)
+        if size > cap {
+            throw MediaError(.limit, "the \(type.kind == .image ? "image" : "file") is \(size) bytes, over the \(cap)-byte limit\(type.kind == .image ? " for images" : "")")
+        }
         try work.create()
         let inputPath = work.path("input")
         _ = try await blobs.download(job.input.container, job.input.blob, toFile: inputPath)
@@ -216,22 +196,17 @@ struct JobHandler: Sendable {
         if !job.input.md5.isEmpty { try verify(md5: try WorkDirectory.md5(ofFile: inputPath), of: job) }
         let outputDirectory = work.path("out")
         try FileManager.default.createDirectory(atPath: outputDirectory, withIntermediateDirectories: true)
-        let result = try await VideoPipeline.process(
-            inputPath: inputPath, workDirectory: outputDirectory, profile: configuration.profile.video, limits: configuration.profile.limits)
+        let report = try await runner.run(input: inputPath, type: type, directory: outputDirectory, profile: configuration.profile, logger: logger)
         unlink(inputPath)
-        record(result.timings, into: &timings)
-        let info = result.info
-        let produced = Produced(
-            outputs: result.outputs.map {
-                .init(
-                    name: $0.name, contentType: $0.contentType, body: .file($0.path), bytes: $0.bytes, width: $0.width, height: $0.height,
-                    durationSeconds: $0.durationSeconds)
-            },
-            media: JobStatus.SourceMedia(
-                container: info.container, durationSeconds: info.durationSeconds, width: info.width, height: info.height,
-                videoCodec: info.videoCodec, audioCodec: info.audioCodec, bitRate: info.bitRate, frameRate: info.frameRate,
-                rotation: info.rotation))
-        return produced
+        record(report.timings, into: &timings)
+        return Produced(
+            outputs: report.outputs,
+            media: report.media.map { info in
+                JobStatus.SourceMedia(
+                    container: info.container, durationSeconds: info.durationSeconds, width: info.width, height: info.height,
+                    videoCodec: info.videoCodec, audioCodec: info.audioCodec, bitRate: info.bitRate, frameRate: info.frameRate,
+                    rotation: info.rotation)
+            })
     }
 
     private func verify(md5: String, of job: MediaJob) throws {

@@ -146,6 +146,18 @@ public struct BlobClient: Sendable {
         }
     }
 
+    /// The first `count` bytes of a blob (fewer when it is shorter) and its properties, with
+    /// `contentLength` the whole blob's size: one ranged request, to decide what a file is before
+    /// downloading it. An empty blob answers 416 (InvalidRange), as Azure does.
+    public func downloadPrefix(_ container: String, _ blob: String, count: Int) async throws -> (bytes: ByteBuffer, properties: BlobProperties) {
+        let download = try await download(container, blob, range: (offset: 0, count: count))
+        do {
+            return (try await download.body.collect(upTo: count), download.properties)
+        } catch {
+            throw StorageClient.transportError(error, operation: "GetBlob")
+        }
+    }
+
     // MARK: Properties, metadata, delete
 
     /// Reads a blob's properties and metadata (HEAD).

@@ -154,6 +154,9 @@ struct UploadController: Sendable {
                 .unsupportedMediaType,
                 "the content is not a supported image or video (JPEG, PNG, WebP, GIF, HEIC/HEIF, MP4/MOV/M4V, WebM/MKV, AVI)")
         }
+        if mediaType.kind == .audio {
+            throw UploaderError(.unsupportedMediaType, "\(MediaType.audioRefusal) (the content is \(mediaType.mime)); send a photo or a video")
+        }
         let originalName = FileNameSanitizer.sanitize(name)
         let job = try await ingest.store(
             PulledBytes(prefix: prefix, pull: pull), mediaType: mediaType, originalName: originalName, traceId: traceId)

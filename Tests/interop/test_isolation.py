@@ -1,0 +1,121 @@
+"""Crash isolation (issue 12, item 2): every file is decoded by a `processor child` under kernel
+limits. A crash, abort, runaway CPU, output or memory use ends that job only: the daemon, its other
+jobs and their delivery counts are untouched, and a child that dies by a signal twice in a row is a
+permanent `crashed` failure on the first delivery, never a retry loop."""
+import io
+import json
+import os
+import threading
+
+from PIL import Image
+
+from conftest import photos, wait_until
+from test_processor import check_invariant, finished, upload
+from test_video import ffmpeg, run
+
+MARKER = "MP-TEST-ABORT-7f3c"  # PROCESSOR_TEST_ABORT_MARKER: the child aborts on a file holding it
+
+
+def jpeg_with_comment(path, comment):
+    image = Image.open(photos(1)[0])
+    image.thumbnail((640, 640))
+    buffer = io.BytesIO()
+    image.convert("RGB").save(buffer, "JPEG", quality=85)
+    data = buffer.getvalue()
+    segment = b"\xff\xfe" + (len(comment) + 2).to_bytes(2, "big") + comment.encode()
+    path.write_bytes(data[:2] + segment + data[2:])  # a COM segment right after SOI
+    return path
+
+
+def test_a_crashing_job_fails_once_as_crashed_and_five_others_succeed_first_time(make_stack, tmp_path):
+    stack = make_stack(processor={"PROCESSOR_TEST_ABORT_MARKER": MARKER})
+    pid = stack.processor.process.pid
+    crasher = jpeg_with_comment(tmp_path / "crasher.jpg", MARKER)
+    normal = [jpeg_with_comment(tmp_path / f"normal{i}.jpg", f"ordinary photo {i}") for i in range(5)]
+    job_ids = {}
+
+    def send(path):
+        job_ids[path.name] = upload(stack, path)
+    threads = [threading.Thread(target=send, args=(path,)) for path in [crasher] + normal]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for job_id in job_ids.values():
+        wait_until(lambda: finished(stack, job_id), timeout=120, message=f"job {job_id}")
+
+    for path in normal:
+        status = stack.status(job_ids[path.name])
+        assert status["status"] == "succeeded", status
+        assert status["attempts"] == 1, status  # first delivery: the crash next to it spent nothing
+    crashed = stack.status(job_ids[crasher.name])
+    assert crashed["status"] == "failed" and crashed["attempts"] == 1, crashed
+    assert crashed["error"]["code"] == "crashed", crashed["error"]
+    assert "SIGABRT" in crashed["error"]["reason"], crashed["error"]
+    entries = [p for p in stack.poison() if p["jobId"] == job_ids[crasher.name]]
+    assert len(entries) == 1 and entries[0]["code"] == "crashed" and entries[0]["dequeueCount"] == 1, entries
+    assert stack.processor.process.poll() is None and stack.processor.process.pid == pid, "the daemon kept running"
+    log = open(stack.processor.log_path, errors="replace").read()
+    assert log.count("the child process died; running it once more") == 1, log[-3000:]
+    check_invariant(stack, list(job_ids.values()))
+
+
+def profile(tmp_path, **child):
+    path = tmp_path / "limits.json"
+    path.write_text(json.dumps({"limits": {"child": child}}))
+    return path
+
+
+def failure_line(result, name):
+    lines = [line for line in result.stderr.splitlines() if line.startswith(str(name)) or f"/{name}:" in line]
+    assert lines, result.stderr[-3000:]
+    return lines[-1]
+
+
+def clip(tmp_path, seconds=20):
+    path = tmp_path / "clip.mp4"
+    ffmpeg("-f", "lavfi", "-i", f"testsrc2=s=1280x720:r=30:d={seconds}", "-c:v", "libx264", "-preset", "ultrafast", path)
+    return path
+
+
+def test_a_decoder_past_its_cpu_seconds_is_stopped_by_the_kernel(tmp_path):
+    source = clip(tmp_path)
+    result = run(tmp_path, source, "--profile", profile(tmp_path, maxCPUSeconds=1))
+    assert result.code == 1, result.stderr[-3000:]
+    line = failure_line(result, source.name)
+    assert ": limit: CPU time limit" in line and "SIGXCPU" in line, line
+    assert not (result.out / "clip").exists()
+
+
+def test_output_past_the_file_size_limit_is_stopped_by_the_kernel(tmp_path):
+    source = clip(tmp_path, seconds=4)
+    result = run(tmp_path, source, "--profile", profile(tmp_path, maxOutputFileBytes=20000))
+    assert result.code == 1, result.stderr[-3000:]
+    line = failure_line(result, source.name)
+    # (SIGXFSZ where the writing thread takes it; EFBIG where it blocks it: the same limit either way)
+    assert ": limit: output size limit" in line, line
+
+
+def test_a_memory_blow_up_fails_that_file_only(tmp_path):
+    # A 48 MP PNG (under the 50 MP pixel limit) of a few KiB: its decode needs 192 MiB of pixels
+    # and more to resize, past a 512 MiB address space (measured: VmPeak 584 MiB for it, 421 MiB for a tiny image). The child
+    # fails — an allocation error or a signal — and the next file is processed as usual.
+    big = tmp_path / "canvas.png"
+    Image.new("RGB", (8000, 6000), (40, 90, 160)).save(big, optimize=True)
+    small = tmp_path / "small.jpg"
+    image = Image.open(photos(1)[0])
+    image.thumbnail((64, 64))
+    image.convert("RGB").save(small, "JPEG")
+    result = run(tmp_path, big, small, "--profile", profile(tmp_path, maxAddressSpaceBytes=512 << 20))
+    assert result.code == 1, result.stderr[-3000:]
+    line = failure_line(result, big.name)
+    assert any(f": {code}: " in line for code in ("crashed", "internal", "limit")), line
+    assert (result.out / "small" / "image.webp").exists(), result.stderr[-3000:]
+    unlimited = run(tmp_path, big)  # the default limits: the same file is fine
+    assert unlimited.code == 0, unlimited.stderr[-3000:]
+
+
+def test_isolation_none_runs_in_the_same_process(tmp_path):
+    result = run(tmp_path, photos(1)[0], "--isolation", "none")
+    assert result.code == 0, result.stderr[-3000:]
+    assert result.lines and result.lines[0]["outputs"]["image.webp"] > 0
