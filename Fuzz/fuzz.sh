@@ -23,6 +23,8 @@ TARGETS=(sniff jpeg png webp gif heif video)
 # Sanitizer reports stop the process with a non-zero status (libFuzzer then keeps the input).
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:halt_on_error=1:abort_on_error=0:detect_stack_use_after_return=0:allocator_may_return_null=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
+# Swift's own crash backtracer reads memory in ways ASan reports as a second, bogus error.
+export SWIFT_BACKTRACE=enable=no
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/Fuzz/lsan.supp:print_suppressions=0}
 
 binary() {

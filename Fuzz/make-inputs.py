@@ -100,6 +100,22 @@ def still_images(size):
     return out
 
 
+def heic_with_lying_header(directory):
+    """A real HEIC whose coded picture is 64×6144 while its `ispe` box declares 64×36: the size
+    the limits are checked against is not the size that decodes (found by FuzzHEIF)."""
+    png = os.path.join(directory, "tall.png")
+    Image.linear_gradient("L").resize((64, 6144)).convert("RGB").save(png)
+    target = os.path.join(directory, "tall.heic")
+    subprocess.run(["heif-enc", "-q", "30", png, "-o", target], check=True, capture_output=True, timeout=300)
+    data = bytearray(open(target, "rb").read())
+    os.remove(png)
+    os.remove(target)
+    ispe = data.index(b"ispe")  # version/flags, then width and height (64 wide: no clap box)
+    assert data[ispe + 12:ispe + 16] == (6144).to_bytes(4, "big")
+    data[ispe + 12:ispe + 16] = (36).to_bytes(4, "big")
+    return bytes(data)
+
+
 def heics(directory, size):
     """HEIC (HEVC in HEIF) from libheif's heif-enc, with and without alpha."""
     source = ImageOps.exif_transpose(Image.open(photos(1)[0])).convert("RGB")
@@ -200,6 +216,7 @@ def make_seeds(root):
         os.makedirs(directory, exist_ok=True)
     images = still_images(48)
     images.update(heics(seeds["heif"], 48))
+    images["ispe-lies.heic"] = heic_with_lying_header(seeds["heif"])
     by_ext = {".jpg": "jpeg", ".png": "png", ".webp": "webp", ".gif": "gif", ".heic": "heif"}
     for name, data in images.items():
         write(seeds[by_ext[os.path.splitext(name)[1]]], name, data)
@@ -240,6 +257,7 @@ def make_fixtures(root):
                        "jpeg60k.jpg": jpeg_claiming(60000, 60000), "gif10kframes.gif": gif_with_frames(10000),
                        "webp16k.webp": webp_canvas_bomb()}.items():
         add("fail:limit", name, data)
+    add("fail:corrupt", "ispe-lies.heic", heic_with_lying_header(directory))
     photo = open(photos(1)[0], "rb").read()
     png = encoded(Image.frombytes("RGB", (300, 200), random.Random(7).randbytes(300 * 200 * 3)), "PNG")
     for fraction in (0.1, 0.5, 0.99):
