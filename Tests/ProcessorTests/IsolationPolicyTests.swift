@@ -54,7 +54,7 @@ struct IsolationPolicyTests {
             Issue.record("not a failure")
             return
         }
-        #expect(error.code == .internal && !error.isPermanent && error.reason.contains("exit status 3: cannot start"))
+        #expect(error.code == .internal && !error.isPermanent && error.reason.contains("exit status 3 and no outcome: cannot start"))
     }
 
     @Test("the child's limits reach it through the profile, with defaults for what a profile leaves out")

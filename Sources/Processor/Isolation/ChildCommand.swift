@@ -18,9 +18,10 @@ struct Child: AsyncParsableCommand {
     @Option(help: "Its media type (from the shared sniffer).") var type: String
     @Option(help: "The directory the outputs are written to.") var out: String
 
-    /// Test hook (tests only; never set in a deployment): the child aborts when the input's first
-    /// MiB contains these bytes, as a decoder that crashes on a file would.
+    /// Test hooks (tests only; never set in a deployment): the child aborts, or hangs, when the
+    /// input's first MiB contains these bytes, as a decoder that crashes or deadlocks on a file would.
     static let abortMarkerVariable = "PROCESSOR_TEST_ABORT_MARKER"
+    static let hangMarkerVariable = "PROCESSOR_TEST_HANG_MARKER"
 
     func run() async throws {
         let outcome: ChildOutcome
@@ -44,12 +45,16 @@ struct Child: AsyncParsableCommand {
     }
 
     private static func testHook(input: String) throws {
-        guard let marker = ProcessInfo.processInfo.environment[abortMarkerVariable], !marker.isEmpty,
-            let handle = FileHandle(forReadingAtPath: input)
-        else { return }
+        let environment = ProcessInfo.processInfo.environment
+        let abortMarker = environment[abortMarkerVariable] ?? ""
+        let hangMarker = environment[hangMarkerVariable] ?? ""
+        guard !abortMarker.isEmpty || !hangMarker.isEmpty, let handle = FileHandle(forReadingAtPath: input) else { return }
         let head = (try handle.read(upToCount: 1 << 20)) ?? Data()
         try? handle.close()
-        if head.range(of: Data(marker.utf8)) != nil { abort() }
+        if !abortMarker.isEmpty, head.range(of: Data(abortMarker.utf8)) != nil { abort() }
+        if !hangMarker.isEmpty, head.range(of: Data(hangMarker.utf8)) != nil {
+            while true { pause() }  // no CPU used: only the parent's wall-clock limit ends it
+        }
     }
 }
 

@@ -27,8 +27,9 @@ struct MediaRunner: Sendable {
     }
 
     init(mode: IsolationMode, limits: MediaLimits) {
-        // The video job limit plus a margin for start-up and stills; an image gets the same.
-        self.init(mode: mode, timeout: .seconds(limits.video.maxJobSeconds + 60))
+        // The video job limit (which the transcoder checks between packets) plus a margin for
+        // start-up and stills: past it, the child is stuck inside a library call. Images get the same.
+        self.init(mode: mode, timeout: .seconds(limits.video.maxJobSeconds * 1.1 + 10))
     }
 
     func run(input: String, type: MediaType, directory: String, profile: ProcessingProfile, logger: Logger) async throws -> MediaReport {
