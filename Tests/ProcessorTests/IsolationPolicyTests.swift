@@ -1,5 +1,6 @@
 import Foundation
 import MediaKit
+import QueueKit
 import Testing
 
 @testable import Processor
@@ -63,5 +64,12 @@ struct IsolationPolicyTests {
         #expect(profile.limits.child == ChildLimits(maxCPUSeconds: 5))
         #expect(profile.limits.maxImageInputBytes == 200 << 20)
         #expect(profile.limits.maxInputBytes(isImage: true) == 200 << 20 && profile.limits.maxInputBytes(isImage: false) == 2 << 30)
+    }
+
+    @Test("every image type the sniffer returns has a decoder; no other type has one")
+    func imageFormats() {
+        for type in MediaType.all {
+            #expect((ImageFormat(mime: type.mime) != nil) == (type.kind == .image), "\(type)")
+        }
     }
 }

@@ -22,7 +22,7 @@ enum MediaRun {
             let result = try await VideoPipeline.process(inputPath: input, workDirectory: directory, profile: profile.video, limits: profile.limits)
             return MediaReport(outputs: result.outputs, media: result.info, timings: result.timings)
         case .image:
-            guard let format = type.imageFormat else { throw MediaError(.unsupported, "\(type.mime) is not an image format the pipeline reads") }
+            guard let format = ImageFormat(mime: type.mime) else { throw MediaError(.unsupported, "\(type.mime) is not an image format the pipeline reads") }
             var timings: [String: Double] = [:]
             var outputs: [MediaFile] = []
             do {
@@ -78,20 +78,6 @@ enum MediaRun {
                 guard n > 0 else { throw MediaError(.internal, "writing \(path): \(String(cString: strerror(errno)))") }
                 offset += n
             }
-        }
-    }
-}
-
-extension MediaType {
-    /// The decoder MediaKit uses for an image type.
-    var imageFormat: ImageFormat? {
-        switch self {
-        case .jpeg: .jpeg
-        case .png: .png
-        case .webp: .webp
-        case .gif: .gif
-        case .heic, .heif: .heif
-        default: nil
         }
     }
 }
