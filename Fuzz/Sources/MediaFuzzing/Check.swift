@@ -1,5 +1,6 @@
 import Foundation
 import MediaKit
+import QueueKit
 
 /// The sanitized media check (`make test-sanitized`): every fixture of a manifest through the real
 /// pipelines with the shipped image profile and limits (and a small-box video profile), each
@@ -43,21 +44,24 @@ public enum SanitizedCheck {
     static func check(_ path: String, expect: String, work: String) -> (String, String?) {
         guard let data = FileManager.default.contents(atPath: path) else { return ("unreadable", "cannot read \(path)") }
         let bytes = [UInt8](data)
-        let isVideo = ImageFormat.sniff(bytes) == nil && VideoPipeline.sniff(bytes)
+        let type = MediaType.sniff(bytes)
         let failure: (any Error)?
         var problem: String?
-        if isVideo {
+        if type?.kind == .video {
             try? FileManager.default.removeItem(atPath: work)
             try? FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
             switch runBlocking({ try await VideoPipeline.process(inputPath: path, workDirectory: work, profile: videoProfile, limits: limits) }) {
             case .success(let result): failure = nil; problem = VideoTarget.problem(result, profile: videoProfile)
             case .failure(let error): failure = error
             }
-        } else {
-            switch runBlocking({ try await ImagePipeline.process(bytes, profile: imageProfile, limits: limits) }) {
-            case .success(let result): failure = nil; problem = ImageTarget.problem(result, format: result.format, profile: imageProfile, limits: limits)
+        } else if let format = type?.imageFormat {
+            switch runBlocking({ try await ImagePipeline.process(bytes, format: format, profile: imageProfile, limits: limits) }) {
+            case .success(let result): failure = nil; problem = ImageTarget.problem(result, format: format, profile: imageProfile, limits: limits)
             case .failure(let error): failure = error
             }
+        } else {
+            // As the daemons do: what the sniffer does not take as an image or a video never reaches MediaKit.
+            failure = MediaError(.unsupported, type.map { "\($0.mime): \(MediaType.audioRefusal)" } ?? "not a supported image or video format")
         }
         let outcome = failure.map { "\($0)" } ?? "ok"
         if let failure {

@@ -1,8 +1,9 @@
 import MediaKit
+import QueueKit
 
 /// One image decoder through the whole image pipeline (`ImagePipeline.process`): inputs that do
-/// not start with the format's signature get it written over their first bytes, so every run
-/// reaches that decoder rather than the sniffer's `unsupported`.
+/// not sniff as the target's format (QueueKit's `MediaType`, the one the daemons use) get its
+/// signature written over their first bytes, so every run reaches that decoder as a daemon would.
 public struct ImageTarget: FuzzTarget {
     let format: ImageFormat
 
@@ -17,7 +18,8 @@ public struct ImageTarget: FuzzTarget {
     public func run(_ input: [UInt8]) {
         let bytes = Self.forcing(format, on: input)
         let profile = FuzzSettings.imageProfile
-        let outcome = runBlocking { try await ImagePipeline.process(bytes, profile: profile, limits: FuzzSettings.imageLimits) }
+        let format = format
+        let outcome = runBlocking { try await ImagePipeline.process(bytes, format: format, profile: profile, limits: FuzzSettings.imageLimits) }
         switch outcome {
         case .failure(let error):
             Finding.checkClean(error, "\(format.rawValue) input of \(bytes.count) bytes")
@@ -28,13 +30,13 @@ public struct ImageTarget: FuzzTarget {
 
     /// `input` with `format`'s magic bytes at the start (written over, or put in front of a short input).
     static func forcing(_ format: ImageFormat, on input: [UInt8]) -> [UInt8] {
-        if ImageFormat.sniff(input) == format { return input }
+        if MediaType.sniff(input)?.imageFormat == format { return input }
         let patches: [(offset: Int, bytes: [UInt8])]
         switch format {
         case .jpeg: patches = [(0, [0xFF, 0xD8, 0xFF])]
         case .png: patches = [(0, [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])]
         case .gif: patches = [(0, Array("GIF89a".utf8))]
-        case .webp: patches = [(0, Array("RIFF".utf8)), (8, Array("WEBP".utf8))]
+        case .webp: patches = [(0, Array("RIFF".utf8)), (8, Array("WEBPVP8".utf8))]
         case .heif: patches = [(4, Array("ftypheic".utf8))]
         }
         let needed = patches.map { $0.offset + $0.bytes.count }.max() ?? 0
@@ -57,7 +59,7 @@ public struct ImageTarget: FuzzTarget {
                 return "\(what): \(output.name) is \(output.width ?? -1)×\(output.height ?? -1), outside its \(box)-pixel box"
             }
             let expected: ImageFormat = output.contentType == "image/jpeg" ? .jpeg : .webp
-            guard ImageFormat.sniff(output.data) == expected else { return "\(what): \(output.name) is not a \(expected.rawValue) file" }
+            guard MediaType.sniff(output.data)?.imageFormat == expected else { return "\(what): \(output.name) is not a \(expected.rawValue) file" }
         }
         if profile.jpeg != nil, first.durationSeconds == nil, !result.outputs.contains(where: { $0.name == "image.jpg" }) {
             return "\(what): the profile asks for a JPEG and a still gave none"

@@ -1,9 +1,11 @@
 import MediaKit
+import QueueKit
 
-/// Type sniffing and the header checks behind it. The sniffers (`ImageFormat.sniff`,
-/// `VideoPipeline.sniff`) must decide from a fixed prefix and agree where their formats overlap;
-/// the pipeline run with 1-pixel limits must stop at each decoder's header check (or finish a
-/// 1×1 image) and never allocate for what a header claims.
+/// Type sniffing (QueueKit's `MediaType.sniff`, the one sniffer both daemons use) and the header
+/// checks behind it. The sniffer must decide from its fixed prefix alone, return only types it
+/// lists, and give every image type a decoder; the image pipeline run with 1-pixel limits must
+/// stop at that decoder's header check (or finish a 1×1 image) and never allocate for what a
+/// header claims.
 public struct SniffTarget: FuzzTarget {
     public init() {}
 
@@ -11,25 +13,24 @@ public struct SniffTarget: FuzzTarget {
     static let headerLimits = MediaLimits(maxPixels: 1, maxDimension: 1, maxFrames: 1, maxInputBytes: 1 << 20, video: FuzzSettings.videoLimits)
 
     public func run(_ input: [UInt8]) {
-        let image = ImageFormat.sniff(input)
-        let video = VideoPipeline.sniff(input)
-        guard ImageFormat.sniff(input.prefix(32)) == image else { Finding.report("ImageFormat.sniff reads past its 32-byte prefix") }
-        guard VideoPipeline.sniff(input.prefix(12)) == video else { Finding.report("VideoPipeline.sniff reads past its 12-byte prefix") }
-        guard ImageFormat.sniff(input + [0, 0, 0, 0]) == image || input.count < 32 else { Finding.report("ImageFormat.sniff depends on bytes after its prefix") }
-        if image == .heif, !video { Finding.report("a HEIF (an ISO BMFF ftyp box) that the video sniffer does not claim") }
-        // A JPEG/PNG/GIF/WebP head can also carry `ftyp` at offset 4 (`FF D8 FF xx ftyp`): both
-        // sniffers claim it and the processor takes it as an image (found by this target; the
-        // shared sniffer in QueueKit decides once).
+        let type = MediaType.sniff(input)
+        guard MediaType.sniff(input.prefix(MediaType.sniffLength)) == type else { Finding.report("MediaType.sniff reads past its prefix") }
+        if input.count >= MediaType.sniffLength, MediaType.sniff(input + [0x00, 0xFF, 0x1A, 0x45]) != type {
+            Finding.report("MediaType.sniff depends on bytes after its prefix")
+        }
+        if let type {
+            guard MediaType.all.contains(type), MediaType.known(mime: type.mime) == type else { Finding.report("\(type.mime) is not a listed type") }
+            if type.kind == .image, type.imageFormat == nil { Finding.report("image type \(type.mime) has no decoder") }
+        }
+        guard let format = type?.imageFormat else { return }  // videos: FuzzVideo; audio and unknown never reach MediaKit
 
-        let outcome = runBlocking { try await ImagePipeline.process(input, profile: FuzzSettings.imageProfile, limits: Self.headerLimits) }
+        let outcome = runBlocking { try await ImagePipeline.process(input, format: format, profile: FuzzSettings.imageProfile, limits: Self.headerLimits) }
         switch outcome {
         case .failure(let error):
-            Finding.checkClean(error, "header check of \(image?.rawValue ?? "non-image") input")
-            if image == nil, (error as? MediaError)?.code != .unsupported { Finding.report("a non-image failed as \(error), not unsupported") }
+            Finding.checkClean(error, "header check of a \(format.rawValue) input")
         case .success(let result):
-            guard let image else { Finding.report("a non-image was processed as \(result.format)") }
             guard result.sourceWidth == 1, result.sourceHeight == 1 else {
-                Finding.report("\(image.rawValue): \(result.sourceWidth)×\(result.sourceHeight) passed 1-pixel limits")
+                Finding.report("\(format.rawValue): \(result.sourceWidth)×\(result.sourceHeight) passed 1-pixel limits")
             }
         }
     }
