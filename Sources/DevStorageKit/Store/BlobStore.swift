@@ -30,7 +30,8 @@ actor BlobStore {
     let temporaryDirectory: String
     let logger: Logger
     private nonisolated let thread: StoreThread
-    private var containers: [String: Container] = [:]
+    /// Internal (not private) so the store's extensions in other files reach it; actor-isolated.
+    var containers: [String: Container] = [:]
     /// Files that readers still use (removal waits for them).
     nonisolated let pins = PinTable()
     private var sequence: UInt64 = 0
@@ -285,7 +286,7 @@ actor BlobStore {
 
     /// Writes the sidecar (the commit point), then drops the previous version's files that the new
     /// one does not use and all uncommitted blocks. On failure the new files are removed.
-    private func commit(
+    func commit(
         _ record: BlobRecord, replacing existing: BlobRecord?, _ account: String, _ container: String, newFiles: Set<String>
     ) throws -> BlobRecord {
         let key = Self.key(account, container)
@@ -395,7 +396,7 @@ actor BlobStore {
         POSIXFile.removeEmptyDirectory(stagingDirectory(account, container, name))
     }
 
-    private func writeJSON(_ value: some Encodable, to path: String) throws {
+    func writeJSON(_ value: some Encodable, to path: String) throws {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .secondsSince1970
         encoder.outputFormatting = .sortedKeys
