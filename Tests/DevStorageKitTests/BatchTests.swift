@@ -7,7 +7,7 @@ import TestSupport
 
 /// Blob Batch over real sockets: the multipart body is built here from sub-requests signed with
 /// StorageKit's signer, as the Blob Batch reference shows it.
-@Suite("Blob Batch", .timeLimit(.minutes(2)))
+@Suite("Blob Batch", .serialized, .timeLimit(.minutes(2)))
 struct BatchTests {
     static let boundary = "batch_7e0c3e8a-5f1e-4f3b-9d1a-1f6a2c3b4d5e"
 

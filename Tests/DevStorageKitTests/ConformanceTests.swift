@@ -7,7 +7,7 @@ import Testing
 import TestSupport
 
 /// Azure's documented behaviour, one case a test (issue 14, item 3).
-@Suite("Conformance with Azure's documented behaviour", .timeLimit(.minutes(2)))
+@Suite("Conformance with Azure's documented behaviour", .serialized, .timeLimit(.minutes(2)))
 struct ConformanceTests {
     @Test("Content-MD5 that is base64 but not 16 bytes is 400 InvalidMd5; a wrong digest 400 Md5Mismatch")
     func md5Shapes() async throws {

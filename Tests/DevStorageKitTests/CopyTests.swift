@@ -6,7 +6,7 @@ import StorageKit
 import Testing
 import TestSupport
 
-@Suite("Copy Blob, Put Blob/Block From URL, Set Blob Properties and Tier", .timeLimit(.minutes(2)))
+@Suite("Copy Blob, Put Blob/Block From URL, Set Blob Properties and Tier", .serialized, .timeLimit(.minutes(2)))
 struct CopyTests {
     func sourceURL(_ storage: RunningDevStorage, _ path: String) -> String {
         "http://127.0.0.1:\(storage.blobPort)/\(storage.accountName)\(path)"

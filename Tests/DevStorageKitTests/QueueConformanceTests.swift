@@ -6,7 +6,7 @@ import Testing
 import TestSupport
 
 /// Queue behaviour as Azure documents it (Put/Get/Peek/Update/Delete Message references), one case a test.
-@Suite("Queue conformance", .timeLimit(.minutes(2)))
+@Suite("Queue conformance", .serialized, .timeLimit(.minutes(2)))
 struct QueueConformanceTests {
     @Test("visibility timeout bounds: Get 1 s…7 days, Update 0…7 days, Put 0…7 days and below the TTL")
     func visibilityBounds() async throws {

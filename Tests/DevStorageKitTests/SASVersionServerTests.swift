@@ -8,7 +8,7 @@ import TestSupport
 /// devstorage accepts a SAS of every layout Azure still accepts (the vectors of
 /// `Tests/StorageKitTests/Fixtures/sas-version-vectors.json`, made by Microsoft's SDK or from the
 /// documented string-to-sign), and refuses what it must.
-@Suite("SAS of every signed version against devstorage", .timeLimit(.minutes(2)))
+@Suite("SAS of every signed version against devstorage", .serialized, .timeLimit(.minutes(2)))
 struct SASVersionServerTests {
     struct Vector: Decodable, Sendable, CustomTestStringConvertible {
         var name: String

@@ -5,7 +5,7 @@ import StorageKit
 import TestSupport
 import Testing
 
-@Suite("Blob client: copy, block list, HTTP headers against devstorage")
+@Suite("Blob client: copy, block list, HTTP headers against devstorage", .serialized)
 struct BlobClientOperationsTests {
     @Test("copyBlob within the account: success, copy id, identical bytes; abortCopy of a finished copy is NoPendingCopyOperation")
     func copy() async throws {
