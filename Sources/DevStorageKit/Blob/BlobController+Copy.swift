@@ -88,16 +88,7 @@ extension BlobController {
         let count = span.map { $0.upperBound - $0.lowerBound + 1 } ?? 0
         let upload = try await UploadedFile.write(
             lease.chunks(offset: span?.lowerBound ?? 0, count: count), to: store.newTemporaryPath())
-        do {
-            if let expectedMD5, expectedMD5 != upload.md5 { throw StorageServiceError.md5Mismatch }
-            try await store.stageBlock(call.target.account, container, name, blockID: blockID, upload: upload)
-        } catch {
-            upload.discard()
-            throw error
-        }
-        var response: HTTPFields = [.xMsRequestServerEncrypted: "true"]
-        response[.contentMD5] = upload.md5?.base64EncodedString()
-        return Response(status: .created, headers: response)
+        return try await stage(upload, expectedMD5: expectedMD5, call, container, name, blockID: blockID)
     }
 
     /// Who may read a copy source: a SAS in the source URL (verified as a Get Blob of the source,

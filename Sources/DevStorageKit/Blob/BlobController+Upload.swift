@@ -51,6 +51,15 @@ extension BlobController {
         _ = try await store.container(call.target.account, container)
 
         let upload = try await UploadedFile.write(call.request.body, to: store.newTemporaryPath())
+        return try await stage(upload, expectedMD5: expectedMD5, call, container, name, blockID: blockID)
+    }
+
+    /// Put Block and Put Block From URL: checks the received bytes against the expected MD5, stores
+    /// them as the blob's newest uncommitted `blockID` and answers 201 with their Content-MD5. The
+    /// temporary file is removed if anything fails.
+    func stage(
+        _ upload: UploadedFile, expectedMD5: Data?, _ call: StorageCall, _ container: String, _ name: String, blockID: String
+    ) async throws -> Response {
         do {
             if let expectedMD5, expectedMD5 != upload.md5 { throw StorageServiceError.md5Mismatch }
             try await store.stageBlock(call.target.account, container, name, blockID: blockID, upload: upload)
