@@ -121,12 +121,13 @@ public final class DevStorage: Service, Sendable {
     }
 
     func application(_ service: StorageService) -> some Service {
+        let authenticator = RequestAuthenticator(
+            accounts: AccountRegistry(configuration.accounts), service: service, loose: configuration.loose,
+            allowBearer: configuration.allowBearer)
         let responder = StorageResponder(
-            service: service,
-            authenticator: RequestAuthenticator(
-                accounts: AccountRegistry(configuration.accounts), service: service, loose: configuration.loose,
-                allowBearer: configuration.allowBearer),
-            blobs: BlobController(store: blobStore), queues: QueueController(store: queueStore), faults: faults, clock: clock)
+            service: service, authenticator: authenticator,
+            blobs: BlobController(store: blobStore, authenticator: authenticator), queues: QueueController(store: queueStore),
+            faults: faults, clock: clock)
         var logger = self.logger
         logger[metadataKey: "devstorage.service"] = .string(service.rawValue)
         let port = service == .blob ? configuration.blobPort : configuration.queuePort

@@ -43,3 +43,16 @@ struct QueueCount: AsyncParsableCommand {
         print(try await QueueClient(account: try account.account()).approximateMessageCount(queue))
     }
 }
+
+/// `storagetool queues`: List Queues.
+struct Queues: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List queues (List Queues), with their metadata.")
+    @OptionGroup var account: AccountOptions
+    @Option var prefix: String?
+
+    func run() async throws {
+        for queue in try await QueueClient(account: account.account()).listQueues(prefix: prefix, includeMetadata: true) {
+            print(([queue.name] + queue.metadata.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }).joined(separator: "\t"))
+        }
+    }
+}

@@ -14,7 +14,8 @@ struct StorageTool: AsyncParsableCommand {
         commandName: "storagetool",
         abstract: "Talk to Azure Blob and Queue Storage (or devstorage) through StorageKit.",
         subcommands: [
-            Put.self, Upload.self, Get.self, List.self, SAS.self, Delete.self, QueuePut.self, QueueGet.self, QueueCount.self,
+            Put.self, Upload.self, Get.self, List.self, SAS.self, Delete.self, Copy.self, Blocks.self, SetHeaders.self,
+            QueuePut.self, QueueGet.self, QueueCount.self, Queues.self,
         ]
     )
 }

@@ -76,6 +76,7 @@ struct StorageTestClient: Sendable {
     }
 
     /// Sends a blob service request. `path` is the percent-encoded path after the account.
+    @discardableResult
     func send(
         _ method: HTTPMethod, _ path: String, query: [(String, String)] = [],
         headers: [(String, String)] = [], body: Data? = nil, date: Date = Date(),
@@ -85,6 +86,7 @@ struct StorageTestClient: Sendable {
     }
 
     /// Sends a request. `path` is the percent-encoded path after the account (`/media/clip%2001.mp4`).
+    @discardableResult
     func send(
         _ method: HTTPMethod, _ service: Service, _ path: String, query: [(String, String)] = [],
         headers: [(String, String)] = [], body: Data? = nil, date: Date = Date(),

@@ -33,6 +33,7 @@ struct RequestAuthenticator: Sendable {
             return try verifySharedKey(request, authorization: authorization, target: target, query: query, now: now)
         }
         if let sas = SASValues(query: query.pairs) {
+            try Self.refuseDuplicatedSASFields(query)
             guard let keys = accounts.keys(for: target.account) else {
                 throw .authenticationFailed("The account \(target.account) does not exist.")
             }
@@ -41,6 +42,23 @@ struct RequestAuthenticator: Sendable {
         }
         if loose, accounts.keys(for: target.account) != nil { return .full }
         throw .resourceNotFound
+    }
+
+    /// A SAS field given twice (`sp=r&sp=rw`) is refused: the signature covers one value per field,
+    /// and which copy a service would read is undefined. (Microsoft's SAS references define each
+    /// field as a single value; they do not state the error, so this uses the one Azure gives for a
+    /// malformed SAS, 403 AuthenticationFailed "Signature fields not well formed".)
+    static func refuseDuplicatedSASFields(_ query: QueryParameters) throws(StorageServiceError) {
+        let fields: Set<String> = [
+            "sv", "ss", "srt", "sp", "st", "se", "sip", "spr", "sr", "si", "ses", "sig", "rscc", "rscd", "rsce", "rscl", "rsct",
+            "skoid", "sktid", "skt", "ske", "sks", "skv",
+        ]
+        var seen = Set<String>()
+        for (name, _) in query.pairs where fields.contains(name) {
+            guard seen.insert(name).inserted else {
+                throw .authenticationFailed("Signature fields not well formed: '\(name)' appears more than once.")
+            }
+        }
     }
 
     /// Shared Key: rebuilds the string-to-sign from the request as received and compares in

@@ -14,6 +14,11 @@ struct SASVerifier: Sendable {
         guard !sas.version.isEmpty, !sas.permissions.isEmpty, sas.expiry != nil else {
             throw .authenticationFailed("Signature fields not well formed.")
         }
+        // "Create a service SAS": sv is required from 2012-02-12 on, and its layouts go back to
+        // 2012-02-12; older (blob-only, sv-less) signatures are not taken (SASLayout).
+        guard SASLayout.isSupported(signedVersion: sas.version) else {
+            throw .authenticationFailed("Signed version (sv) '\(sas.version)' is not a supported version (2012-02-12 or later).")
+        }
         guard sas.identifier == nil else {
             throw .authenticationFailed("Stored access policies (si) are not supported by devstorage.")
         }
@@ -21,6 +26,13 @@ struct SASVerifier: Sendable {
         let stringToSign: String
         switch kind {
         case .account:
+            // "Create an account SAS": sv must be 2015-04-05 or later; ss is any of b q t f, srt any of s c o.
+            guard sas.version >= "2015-04-05" else {
+                throw .authenticationFailed("An account SAS needs a signed version (sv) of 2015-04-05 or later.")
+            }
+            guard let services = sas.services, !services.isEmpty, services.allSatisfy({ "bqtf".contains($0) }),
+                let types = sas.resourceTypes, !types.isEmpty, types.allSatisfy({ "sco".contains($0) })
+            else { throw .authenticationFailed("Signature fields not well formed: ss must be letters of bqtf and srt of sco.") }
             stringToSign = sas.accountStringToSign(account: account)
         case .queueService:
             stringToSign = sas.queueServiceStringToSign(account: account, queue: target.resource ?? "")
@@ -76,7 +88,7 @@ struct SASVerifier: Sendable {
     /// Account SAS resource type: `s` service, `c` container/queue, `o` object/message.
     static func resourceType(of operation: StorageOperation) -> Character {
         switch operation {
-        case .listContainers, .listQueues, .unsupported: "s"
+        case .listContainers, .listQueues, .unsupported, .getServiceProperties, .getAccountInformation: "s"
         case .createContainer, .deleteContainer, .getContainerProperties, .getContainerMetadata, .setContainerMetadata,
             .listBlobs, .createQueue, .deleteQueue, .getQueueMetadata, .setQueueMetadata:
             "c"

@@ -16,17 +16,31 @@ struct BlobConditions: Sendable {
     /// Reads `If-Match`, `If-None-Match`, `If-Modified-Since`, `If-Unmodified-Since`.
     /// Several ETags in one header → 400 `MultipleConditionHeadersNotSupported`.
     init(headers: HTTPFields) throws(StorageServiceError) {
-        ifMatch = headers[.ifMatch]
-        ifNoneMatch = headers[.ifNoneMatch]
+        try self.init(headers: headers, names: (.ifMatch, .ifNoneMatch, .ifModifiedSince, .ifUnmodifiedSince))
+    }
+
+    /// The conditions on a copy's source: `x-ms-source-if-match`, `-if-none-match`,
+    /// `-if-modified-since`, `-if-unmodified-since`.
+    static func source(_ headers: HTTPFields) throws(StorageServiceError) -> BlobConditions {
+        try BlobConditions(headers: headers, names: (
+            HTTPField.Name("x-ms-source-if-match")!, HTTPField.Name("x-ms-source-if-none-match")!,
+            HTTPField.Name("x-ms-source-if-modified-since")!, HTTPField.Name("x-ms-source-if-unmodified-since")!))
+    }
+
+    private init(
+        headers: HTTPFields, names: (match: HTTPField.Name, noneMatch: HTTPField.Name, modified: HTTPField.Name, unmodified: HTTPField.Name)
+    ) throws(StorageServiceError) {
+        ifMatch = headers[names.match]
+        ifNoneMatch = headers[names.noneMatch]
         for value in [ifMatch, ifNoneMatch].compactMap({ $0 }) where value.contains(",") {
             throw .multipleConditionHeaders
         }
-        if let value = headers[.ifModifiedSince] {
-            guard let date = HTTPDate.parse(value) else { throw .invalidHeaderValue("If-Modified-Since", value) }
+        if let value = headers[names.modified] {
+            guard let date = HTTPDate.parse(value) else { throw .invalidHeaderValue(names.modified.rawName, value) }
             ifModifiedSince = date
         }
-        if let value = headers[.ifUnmodifiedSince] {
-            guard let date = HTTPDate.parse(value) else { throw .invalidHeaderValue("If-Unmodified-Since", value) }
+        if let value = headers[names.unmodified] {
+            guard let date = HTTPDate.parse(value) else { throw .invalidHeaderValue(names.unmodified.rawName, value) }
             ifUnmodifiedSince = date
         }
     }
@@ -35,13 +49,22 @@ struct BlobConditions: Sendable {
     var isEmpty: Bool { ifMatch == nil && ifNoneMatch == nil && ifModifiedSince == nil && ifUnmodifiedSince == nil }
 
     /// Reads (GET/HEAD): throws 412 for `If-Match`/`If-Unmodified-Since` failures; returns true when
-    /// the answer is 304 Not Modified (`If-None-Match` matched or not modified since).
+    /// the answer is 304 Not Modified.
+    ///
+    /// Azure evaluates read conditions (version 2013-08-15 on) as
+    /// `If-Match && If-Unmodified-Since && (If-None-Match || If-Modified-Since)`
+    /// (learn.microsoft.com/rest/api/storageservices/specifying-conditional-headers-for-blob-service-operations,
+    /// "read operations"): a different ETag in `If-None-Match` lets the read through even when the
+    /// blob was not modified since `If-Modified-Since` — the ETag wins. Dates compare in whole
+    /// seconds; at equality the blob counts as not modified since.
     func isNotModified(_ record: BlobRecord) throws(StorageServiceError) -> Bool {
         if let ifMatch, !Self.matches(ifMatch, record.etag) { throw .conditionNotMet }
         if let ifUnmodifiedSince, Self.seconds(record.lastModified) > Self.seconds(ifUnmodifiedSince) { throw .conditionNotMet }
-        if let ifNoneMatch, Self.matches(ifNoneMatch, record.etag) { return true }
-        if let ifModifiedSince, Self.seconds(record.lastModified) <= Self.seconds(ifModifiedSince) { return true }
-        return false
+        let either = [
+            ifNoneMatch.map { !Self.matches($0, record.etag) },
+            ifModifiedSince.map { Self.seconds(record.lastModified) > Self.seconds($0) },
+        ].compactMap { $0 }
+        return !either.isEmpty && !either.contains(true)
     }
 
     /// Writes and deletes. `creates` is true for Put Blob / Put Block List, where `If-None-Match: *`

@@ -64,10 +64,18 @@ extension BlobController {
         xml.element("Cache-Control", record.properties.cacheControl)
         xml.element("Content-Disposition", record.properties.contentDisposition)
         xml.element("BlobType", "BlockBlob")
-        xml.element("AccessTier", "Hot")
-        xml.element("AccessTierInferred", "true")
+        xml.element("AccessTier", record.accessTier ?? "Hot")
+        if record.accessTier == nil { xml.element("AccessTierInferred", "true") }
+        if let changed = record.accessTierChanged { xml.element("AccessTierChangeTime", HTTPDate.format(changed)) }
         xml.element("LeaseStatus", "unlocked")
         xml.element("LeaseState", "available")
+        if let copy = record.copy {
+            xml.element("CopyId", copy.id)
+            xml.element("CopyStatus", "success")
+            xml.element("CopySource", copy.source)
+            xml.element("CopyProgress", copy.progress)
+            xml.element("CopyCompletionTime", HTTPDate.format(copy.completed))
+        }
         xml.element("ServerEncrypted", "true")
         xml.close("Properties")
         if includeMetadata { writeMetadata(record.metadata, to: &xml) }

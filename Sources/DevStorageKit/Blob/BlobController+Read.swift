@@ -15,11 +15,13 @@ extension BlobController {
             return Response(status: .notModified, headers: BlobHeaders.versionHeaders(etag: record.etag, lastModified: record.lastModified))
         }
         var headers = BlobHeaders.properties(record, overrides: call.grant.sas)
+        if !call.isHead, record.accessTier == "Archive" { throw StorageServiceError.blobArchived }
         if call.isHead {
             headers[.contentLength] = "\(record.size)"
             headers[.contentMD5] = record.contentMD5
-            headers[.xMsAccessTier] = "Hot"
-            headers[.xMsAccessTierInferred] = "true"
+            headers[.xMsAccessTier] = record.accessTier ?? "Hot"
+            if record.accessTier == nil { headers[.xMsAccessTierInferred] = "true" }
+            if let changed = record.accessTierChanged { headers[.xMsAccessTierChangeTime] = HTTPDate.format(changed) }
             return Response(status: .ok, headers: headers, body: .init())
         }
         let rangeHeader = call.request.headers[.xMsRange] ?? call.request.headers[.range]

@@ -45,13 +45,21 @@ extension BlobController {
     /// Put Block: streams the block to disk as an uncommitted block of the blob.
     func putBlock(_ call: StorageCall) async throws -> Response {
         let (container, name) = try blobName(call)
-        guard let blockID = call.query["blockid"] else { throw StorageServiceError.missingRequiredQueryParameter("blockid") }
-        guard let raw = Data(base64Encoded: blockID), (1...64).contains(raw.count) else { throw StorageServiceError.invalidBlockID }
+        let blockID = try Self.blockID(call)
         _ = try RequestBodies.contentLength(call.request, limit: Self.maximumBlock)
         let expectedMD5 = try RequestBodies.contentMD5(call.request)
         _ = try await store.container(call.target.account, container)
 
         let upload = try await UploadedFile.write(call.request.body, to: store.newTemporaryPath())
+        return try await stage(upload, expectedMD5: expectedMD5, call, container, name, blockID: blockID)
+    }
+
+    /// Put Block and Put Block From URL: checks the received bytes against the expected MD5, stores
+    /// them as the blob's newest uncommitted `blockID` and answers 201 with their Content-MD5. The
+    /// temporary file is removed if anything fails.
+    func stage(
+        _ upload: UploadedFile, expectedMD5: Data?, _ call: StorageCall, _ container: String, _ name: String, blockID: String
+    ) async throws -> Response {
         do {
             if let expectedMD5, expectedMD5 != upload.md5 { throw StorageServiceError.md5Mismatch }
             try await store.stageBlock(call.target.account, container, name, blockID: blockID, upload: upload)
@@ -62,6 +70,13 @@ extension BlobController {
         var headers: HTTPFields = [.xMsRequestServerEncrypted: "true"]
         headers[.contentMD5] = upload.md5?.base64EncodedString()
         return Response(status: .created, headers: headers)
+    }
+
+    /// The `blockid` of Put Block / Put Block From URL: base64 of 1…64 bytes (400 `InvalidBlockId`).
+    static func blockID(_ call: StorageCall) throws(StorageServiceError) -> String {
+        guard let blockID = call.query["blockid"] else { throw .missingRequiredQueryParameter("blockid") }
+        guard let raw = Data(base64Encoded: blockID), (1...64).contains(raw.count) else { throw .invalidBlockID }
+        return blockID
     }
 
     /// Put Block List: commits the listed blocks as the blob without copying bytes (see

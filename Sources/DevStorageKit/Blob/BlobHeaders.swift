@@ -44,7 +44,21 @@ enum BlobHeaders {
         if let value = overrides?.contentLanguage ?? properties.contentLanguage { headers[.contentLanguage] = value }
         if let value = overrides?.contentDisposition ?? properties.contentDisposition { headers[.contentDisposition] = value }
         if let value = overrides?.cacheControl ?? properties.cacheControl { headers[.cacheControl] = value }
+        if let copy = record.copy {
+            headers[.xMsCopyID] = copy.id
+            headers[.xMsCopySource] = copy.source
+            headers[.xMsCopyStatus] = "success"
+            headers[.xMsCopyProgress] = copy.progress
+            headers[.xMsCopyCompletionTime] = HTTPDate.format(copy.completed)
+        }
         Metadata.add(record.metadata, to: &headers)
         return headers
+    }
+
+    /// Set Blob Properties: every `x-ms-blob-*` content header replaces the stored one; one not sent
+    /// is cleared (Content-Type falls back to `application/octet-stream`), as the Set Blob Properties
+    /// reference describes for each of these headers.
+    static func setProperties(_ headers: HTTPFields) -> BlobProperties {
+        blockListProperties(headers)
     }
 }

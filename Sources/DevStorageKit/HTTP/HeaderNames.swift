@@ -29,6 +29,15 @@ extension HTTPField.Name {
     static let xMsApproximateMessagesCount = Self("x-ms-approximate-messages-count")!
     static let xMsPopReceipt = Self("x-ms-popreceipt")!
     static let xMsTimeNextVisible = Self("x-ms-time-next-visible")!
+    static let xMsCopySource = Self("x-ms-copy-source")!
+    static let xMsCopyID = Self("x-ms-copy-id")!
+    static let xMsCopyStatus = Self("x-ms-copy-status")!
+    static let xMsCopyProgress = Self("x-ms-copy-progress")!
+    static let xMsCopyCompletionTime = Self("x-ms-copy-completion-time")!
+    static let xMsCopyAction = Self("x-ms-copy-action")!
+    static let xMsSourceRange = Self("x-ms-source-range")!
+    static let xMsSourceContentMD5 = Self("x-ms-source-content-md5")!
+    static let xMsAccessTierChangeTime = Self("x-ms-access-tier-change-time")!
     static let contentMD5 = Self("Content-MD5")!
     static let retryAfter = Self("Retry-After")!
 }

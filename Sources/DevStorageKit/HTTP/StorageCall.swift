@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import NIOCore
 
 /// Everything a controller needs about one authenticated request.
 struct StorageCall: Sendable {
@@ -12,6 +13,8 @@ struct StorageCall: Sendable {
     /// The emulator's current time (with the clock offset).
     var now: Date
     var logger: Logger
+    /// The client's address (SAS `sip` checks of copy sources and batch sub-requests).
+    var remoteAddress: SocketAddress? = nil
 
     var isHead: Bool { request.method == .head }
 

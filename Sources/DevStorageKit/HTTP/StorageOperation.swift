@@ -4,6 +4,9 @@ import Foundation
 public enum StorageOperation: String, Sendable, Hashable, CaseIterable {
     // Blob service
     case listContainers = "ListContainers"
+    case getServiceProperties = "GetServiceProperties"
+    case getAccountInformation = "GetAccountInformation"
+    case blobBatch = "BlobBatch"
     case createContainer = "CreateContainer"
     case deleteContainer = "DeleteContainer"
     case getContainerProperties = "GetContainerProperties"
@@ -18,6 +21,12 @@ public enum StorageOperation: String, Sendable, Hashable, CaseIterable {
     case getBlobProperties = "GetBlobProperties"
     case getBlobMetadata = "GetBlobMetadata"
     case setBlobMetadata = "SetBlobMetadata"
+    case setBlobProperties = "SetBlobProperties"
+    case setBlobTier = "SetBlobTier"
+    case copyBlob = "CopyBlob"
+    case putBlobFromURL = "PutBlobFromURL"
+    case abortCopyBlob = "AbortCopyBlob"
+    case putBlockFromURL = "PutBlockFromURL"
     case deleteBlob = "DeleteBlob"
     // Queue service
     case listQueues = "ListQueues"

@@ -23,7 +23,7 @@ struct StorageResponder: HTTPResponder {
         let target = RequestTarget(requestTarget: request.head.path ?? "/")
         let query = QueryParameters(rawQuery: target.rawQuery)
         let operation = switch service {
-        case .blob: BlobController.operation(method: request.method, target: target, query: query)
+        case .blob: BlobController.operation(method: request.method, target: target, query: query, headers: request.headers)
         case .queue: QueueController.operation(method: request.method, target: target, query: query)
         }
         logger[metadataKey: "devstorage.operation"] = .string(operation.rawValue)
@@ -40,7 +40,8 @@ struct StorageResponder: HTTPResponder {
             let grant = try authenticator.authenticate(
                 request, target: target, query: query, operation: operation, remoteAddress: context.remoteAddress, now: Date())
             let call = StorageCall(
-                request: request, target: target, query: query, operation: operation, grant: grant, now: clock.now, logger: logger)
+                request: request, target: target, query: query, operation: operation, grant: grant, now: clock.now, logger: logger,
+                remoteAddress: context.remoteAddress)
             response = switch service {
             case .blob: try await blobs.handle(call)
             case .queue: try await queues.handle(call)

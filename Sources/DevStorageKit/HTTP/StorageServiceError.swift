@@ -40,18 +40,23 @@ struct StorageServiceError: Error, HTTPResponseError, CustomStringConvertible {
         var fields = headers
         fields[.xMsErrorCode] = code
         fields[.contentType] = "application/xml"
+        let body = ByteBuffer(string: xmlBody(requestID: requestID, now: now))
+        if isHead {
+            fields[.contentLength] = "\(body.readableBytes)"
+            return Response(status: status, headers: fields, body: .init())
+        }
+        return Response(status: status, headers: fields, body: .init(byteBuffer: body))
+    }
+
+    /// The `<Error>` document.
+    func xmlBody(requestID: String, now: Date) -> String {
         var xml = XMLWriter()
         xml.open("Error")
         xml.element("Code", code)
         xml.element("Message", "\(message)\nRequestId:\(requestID)\nTime:\(Self.time(now))")
         for detail in details { xml.element(detail.name, detail.value) }
         xml.close("Error")
-        let body = ByteBuffer(string: xml.text)
-        if isHead {
-            fields[.contentLength] = "\(body.readableBytes)"
-            return Response(status: status, headers: fields, body: .init())
-        }
-        return Response(status: status, headers: fields, body: .init(byteBuffer: body))
+        return xml.text
     }
 
     /// `2025-01-15T10:00:00.1234567Z`, as Azure writes error times.
@@ -113,6 +118,24 @@ extension StorageServiceError {
     static let internalError = Self(.internalServerError, "InternalError", "The server encountered an internal error. Please retry the request.")
     static let unsupportedVerb = Self(.methodNotAllowed, "UnsupportedHttpVerb", "The resource doesn't support specified Http Verb.")
     static let blockCountExceedsLimit = Self(.conflict, "BlockCountExceedsLimit", "The uncommitted block count cannot exceed the maximum limit of 100,000 blocks.")
+
+    // Copy, tier and batch (Blob service error codes, learn.microsoft.com/rest/api/storageservices/blob-service-error-codes).
+    static let blobArchived = Self(.conflict, "BlobArchived", "This operation is not permitted on an archived blob.")
+    static let noPendingCopyOperation = Self(.conflict, "NoPendingCopyOperation", "There is currently no pending copy operation.")
+    static let copyIDMismatch = Self(
+        .conflict, "CopyIdMismatch", "The specified copy ID did not match the copy ID for the pending copy operation.")
+    static let sourceConditionNotMet = Self(
+        .preconditionFailed, "SourceConditionNotMet", "The source condition specified using HTTP conditional header(s) is not met.")
+    static let copySourceNotFound = Self(.notFound, "CannotVerifyCopySource", "The specified resource does not exist.")
+    static let copySourceNotAuthorized = Self(
+        .forbidden, "CannotVerifyCopySource", "This request is not authorized to perform this operation.")
+    static let invalidBlobTier = Self(.badRequest, "InvalidBlobTier", "The specified blob tier is invalid.")
+    static let batchMixedOperations = Self(.badRequest, "AllBatchSubRequestsShouldBeSameApi", "All batch subrequests should be the same api.")
+    static let batchTooLarge = Self(
+        .badRequest, "ExceedsMaxBatchRequestCount", "The batch operation exceeds maximum number of allowed subrequests.")
+    static func invalidBatchBody(_ reason: String) -> Self {
+        .init(.badRequest, "InvalidInput", "One of the request inputs is not valid: \(reason).")
+    }
 
     static func requestBodyTooLarge(limit: Int64) -> Self {
         .init(.contentTooLarge, "RequestBodyTooLarge", "The request body is too large and exceeds the maximum permissible limit.",

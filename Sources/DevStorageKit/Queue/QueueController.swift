@@ -18,7 +18,11 @@ struct QueueController: Sendable {
     static func operation(method: HTTPRequest.Method, target: RequestTarget, query: QueryParameters) -> StorageOperation {
         let comp = query["comp"]
         guard target.resource != nil else {
-            return method == .get && comp == "list" ? .listQueues : .unsupported
+            switch (method, query["restype"], comp) {
+            case (.get, _, "list"): return .listQueues
+            case (.get, "service", "properties"): return .getServiceProperties
+            default: return .unsupported
+            }
         }
         guard let rest = target.rest else {
             switch (method, comp) {
@@ -51,6 +55,7 @@ struct QueueController: Sendable {
     func handle(_ call: StorageCall) async throws -> Response {
         switch call.operation {
         case .listQueues: return try await listQueues(call)
+        case .getServiceProperties: return ServiceProperties.response(for: .queue)
         case .createQueue: return try await createQueue(call)
         case .deleteQueue:
             try await store.deleteQueue(call.target.account, try queueName(call))

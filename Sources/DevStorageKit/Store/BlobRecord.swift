@@ -28,6 +28,12 @@ struct BlobRecord: Codable, Sendable, Equatable {
     /// The committed block list (Put Block List); `committedBlocks[i]` is stored in `segments[i]`.
     /// Empty for Put Blob.
     var committedBlocks: [CommittedBlock]
+    /// The Copy Blob that wrote this version, if any (cleared by the next Put Blob / Put Block List).
+    var copy: BlobCopyState? = nil
+    /// The tier set with Set Blob Tier (nil: inferred Hot).
+    var accessTier: String? = nil
+    /// When the tier was last set.
+    var accessTierChanged: Date? = nil
 
     /// The data file names this record refers to.
     var files: Set<String> { Set(segments.map(\.file)) }

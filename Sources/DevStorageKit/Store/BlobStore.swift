@@ -30,10 +30,12 @@ actor BlobStore {
     let temporaryDirectory: String
     let logger: Logger
     private nonisolated let thread: StoreThread
-    private var containers: [String: Container] = [:]
+    /// Internal (not private) so the store's extensions in other files reach it; actor-isolated.
+    var containers: [String: Container] = [:]
     /// Files that readers still use (removal waits for them).
     nonisolated let pins = PinTable()
-    private var sequence: UInt64 = 0
+    /// Staging order of uncommitted blocks (internal for `BlobStore+Blocks.swift`; actor-isolated).
+    var sequence: UInt64 = 0
 
     /// The store runs on its own thread (see `StoreThread`).
     nonisolated var unownedExecutor: UnownedSerialExecutor { thread.loop.executor.asUnownedSerialExecutor() }
@@ -285,7 +287,7 @@ actor BlobStore {
 
     /// Writes the sidecar (the commit point), then drops the previous version's files that the new
     /// one does not use and all uncommitted blocks. On failure the new files are removed.
-    private func commit(
+    func commit(
         _ record: BlobRecord, replacing existing: BlobRecord?, _ account: String, _ container: String, newFiles: Set<String>
     ) throws -> BlobRecord {
         let key = Self.key(account, container)
@@ -352,50 +354,16 @@ actor BlobStore {
             record: { state.blobs[$0] })
     }
 
-    // MARK: Blocks
-
-    /// Stores an uploaded block as the newest uncommitted version of `blockID`.
-    /// Every block id of a blob must have the same length (400 `InvalidBlobOrBlock`).
-    func stageBlock(_ account: String, _ container: String, _ name: String, blockID: String, upload: UploadedFile) throws {
-        let key = Self.key(account, container)
-        guard var state = containers[key] else { throw StorageServiceError.containerNotFound }
-        let blobHash = Self.hash(name)
-        var blocks = state.staged[blobHash] ?? [:]
-        let otherLength = blocks.keys.first?.utf8.count ?? state.blobs[name]?.committedBlocks.first?.id.utf8.count
-        if let otherLength, otherLength != blockID.utf8.count { throw StorageServiceError.invalidBlobOrBlock }
-        if blocks[blockID] == nil, blocks.count >= 100_000 { throw StorageServiceError.blockCountExceedsLimit }
-        let directory = stagingDirectory(account, container, name)
-        try POSIXFile.makeDirectory(directory)
-        sequence += 1
-        let path = directory + "/" + Self.hex(blockID) + "." + String(sequence)
-        try POSIXFile.rename(upload.path, to: path)
-        if let replaced = blocks[blockID] { POSIXFile.remove(replaced.path) }
-        blocks[blockID] = StagedBlock(path: path, size: upload.size, sequence: sequence)
-        state.staged[blobHash] = blocks
-        containers[key] = state
-    }
-
-    /// The committed and uncommitted blocks of a blob (Get Block List).
-    func blockList(_ account: String, _ container: String, _ name: String) throws(StorageServiceError) -> (
-        committed: [CommittedBlock], uncommitted: [(id: String, size: Int64)]
-    ) {
-        guard let state = containers[Self.key(account, container)] else { throw .containerNotFound }
-        let staged = (state.staged[Self.hash(name)] ?? [:]).sorted { $0.value.sequence < $1.value.sequence }
-        let blob = state.blobs[name]
-        if blob == nil, staged.isEmpty { throw .blobNotFound }
-        return (blob?.committedBlocks ?? [], staged.map { (id: $0.key, size: $0.value.size) })
-    }
-
     // MARK: Helpers
 
-    private func discardStaged(_ state: inout Container, _ account: String, _ container: String, _ name: String) {
+    func discardStaged(_ state: inout Container, _ account: String, _ container: String, _ name: String) {
         let blobHash = Self.hash(name)
         guard let blocks = state.staged.removeValue(forKey: blobHash) else { return }
         for block in blocks.values { POSIXFile.remove(block.path) }
         POSIXFile.removeEmptyDirectory(stagingDirectory(account, container, name))
     }
 
-    private func writeJSON(_ value: some Encodable, to path: String) throws {
+    func writeJSON(_ value: some Encodable, to path: String) throws {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .secondsSince1970
         encoder.outputFormatting = .sortedKeys

@@ -106,11 +106,13 @@ public struct SASValues: Sendable, Equatable {
 
     // MARK: Strings to sign
 
-    /// Blob service SAS, `sv` ≥ 2020-12-06: 16 fields, no trailing newline.
+    /// Blob service SAS: the string-to-sign of the layout `version` selects (`SASLayout`).
     /// `blobName` is the decoded name; the account appears once.
     public func blobServiceStringToSign(account: String, container: String, blobName: String?) -> String {
-        var canonical = "/blob/\(account)/\(container)"
-        if let blobName, !blobName.isEmpty { canonical += "/\(blobName)" }
+        let layout = SASLayout(signedVersion: version)
+        var path = "/\(account)/\(container)"
+        if let blobName, !blobName.isEmpty { path += "/\(blobName)" }
+        let canonical = (layout.hasServicePrefix ? "/blob" : "") + path
         if let key = delegationKey {
             // User-delegation layout for 2020-12-06 ≤ sv < 2025-07-05.
             return [
@@ -120,25 +122,32 @@ public struct SASValues: Sendable, Equatable {
                 contentLanguage ?? "", contentType ?? "",
             ].joined(separator: "\n")
         }
-        return [
-            permissions, start ?? "", expiry ?? "", canonical, identifier ?? "", ip ?? "", protocols ?? "", version,
-            resource ?? "", "", encryptionScope ?? "", cacheControl ?? "", contentDisposition ?? "",
-            contentEncoding ?? "", contentLanguage ?? "", contentType ?? "",
-        ].joined(separator: "\n")
+        var fields = [permissions, start ?? "", expiry ?? "", canonical, identifier ?? ""]
+        if layout >= .v2015_04_05 { fields += [ip ?? "", protocols ?? ""] }
+        fields.append(version)
+        if layout >= .v2018_11_09 { fields += [resource ?? "", ""] }  // signedResource, signedSnapshotTime
+        if layout >= .v2020_12_06 { fields.append(encryptionScope ?? "") }
+        if layout >= .v2013_08_15 {
+            fields += [cacheControl ?? "", contentDisposition ?? "", contentEncoding ?? "", contentLanguage ?? "", contentType ?? ""]
+        }
+        return fields.joined(separator: "\n")
     }
 
-    /// Queue service SAS, `sv` ≥ 2015-04-05: 8 fields, no trailing newline.
+    /// Queue service SAS: `sp st se resource si [sip spr] sv`, no trailing newline; `sip`/`spr` from
+    /// 2015-04-05, the `/queue` prefix of the resource from 2015-02-21 (`SASLayout`).
     public func queueServiceStringToSign(account: String, queue: String) -> String {
-        [permissions, start ?? "", expiry ?? "", "/queue/\(account)/\(queue)", identifier ?? "", ip ?? "", protocols ?? "", version]
-            .joined(separator: "\n")
+        let layout = SASLayout(signedVersion: version)
+        var fields = [permissions, start ?? "", expiry ?? "", (layout.hasServicePrefix ? "/queue" : "") + "/\(account)/\(queue)", identifier ?? ""]
+        if layout >= .v2015_04_05 { fields += [ip ?? "", protocols ?? ""] }
+        fields.append(version)
+        return fields.joined(separator: "\n")
     }
 
-    /// Account SAS, `sv` ≥ 2020-12-06: 10 fields, each followed by a newline.
+    /// Account SAS (`sv` ≥ 2015-04-05): each field followed by a newline; `ses` only from 2020-12-06.
     public func accountStringToSign(account: String) -> String {
-        [
-            account, permissions, services ?? "", resourceTypes ?? "", start ?? "", expiry ?? "", ip ?? "",
-            protocols ?? "", version, encryptionScope ?? "",
-        ].map { $0 + "\n" }.joined()
+        var fields = [account, permissions, services ?? "", resourceTypes ?? "", start ?? "", expiry ?? "", ip ?? "", protocols ?? "", version]
+        if SASLayout(signedVersion: version) >= .v2020_12_06 { fields.append(encryptionScope ?? "") }
+        return fields.map { $0 + "\n" }.joined()
     }
 
     /// Base64 HMAC-SHA256 of a string-to-sign with a base64 key.

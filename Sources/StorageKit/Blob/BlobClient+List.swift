@@ -38,7 +38,7 @@ extension BlobClient {
                         contentLength: item.properties.contentLength ?? 0, contentType: nonEmpty(item.properties.contentType),
                         contentDisposition: nonEmpty(item.properties.contentDisposition), etag: "\"\(item.properties.etag ?? "")\"",
                         lastModified: item.properties.lastModified.flatMap(HTTPDate.parse), contentMD5: nonEmpty(item.properties.contentMD5),
-                        metadata: item.metadata ?? [:]))
+                        metadata: item.metadata?.values ?? [:]))
             },
             prefixes: (result.blobs?.blobPrefix ?? []).map(\.name),
             nextMarker: nonEmpty(result.nextMarker))
@@ -79,7 +79,7 @@ struct ListBlobsResult: Decodable {
     struct Item: Decodable {
         var name: String
         var properties: Properties
-        var metadata: [String: String]?
+        var metadata: XMLMetadata?
         enum CodingKeys: String, CodingKey {
             case name = "Name"
             case properties = "Properties"

@@ -242,7 +242,7 @@ public struct BlobClient: Sendable {
         for (name, value) in headers where name.lowercased().hasPrefix("x-ms-meta-") {
             metadata[String(name.dropFirst("x-ms-meta-".count))] = value
         }
-        return BlobProperties(
+        var properties = BlobProperties(
             contentLength: headers.first(name: "content-length").flatMap(Int.init) ?? 0,
             contentType: headers.first(name: "content-type"),
             contentDisposition: headers.first(name: "content-disposition"),
@@ -250,6 +250,12 @@ public struct BlobClient: Sendable {
             lastModified: headers.first(name: "last-modified").flatMap(HTTPDate.parse),
             contentMD5: headers.first(name: "content-md5"),
             metadata: metadata)
+        properties.contentEncoding = headers.first(name: "content-encoding")
+        properties.contentLanguage = headers.first(name: "content-language")
+        properties.cacheControl = headers.first(name: "cache-control")
+        properties.copyID = headers.first(name: "x-ms-copy-id")
+        properties.copyStatus = headers.first(name: "x-ms-copy-status")
+        return properties
     }
 
     /// Parses `bytes START-END/TOTAL`.

@@ -82,6 +82,13 @@ public struct BlobProperties: Sendable, Equatable {
     public var contentMD5: String?
     /// User metadata.
     public var metadata: [String: String]
+    /// `Content-Encoding`, `Content-Language` and `Cache-Control` as stored.
+    public var contentEncoding: String? = nil
+    public var contentLanguage: String? = nil
+    public var cacheControl: String? = nil
+    /// `x-ms-copy-id` and `x-ms-copy-status` when Copy Blob wrote this version.
+    public var copyID: String? = nil
+    public var copyStatus: String? = nil
 
     /// Creates properties.
     public init(

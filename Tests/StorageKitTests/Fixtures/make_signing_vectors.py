@@ -82,6 +82,26 @@ def main():
         shared_key("update_message", PROD, "PUT", f"{prod_queue}/jobqueue/messages/64e81fb2?popreceipt=%2FAB%2Bcd%3D&visibilitytimeout=300", [("Content-Length", "0")]),
         shared_key("peek_messages", DEV, "GET", f"{dev_queue}/jobqueue/messages?peekonly=true&numofmessages=32", []),
         shared_key("queue_metadata", PROD, "GET", f"{prod_queue}/jobqueue?comp=metadata", []),
+        # Every other request StorageKit / QueueKit sends, shaped as they send it.
+        shared_key("copy_blob", DEV, "PUT", f"{dev_blob}/processed/out/clip%2001%20%C3%BC.mp4",
+                   [("x-ms-copy-source", f"{dev_blob}/rawfiles/in/clip%2001%20%C3%BC%2B%25.mp4"), ("x-ms-meta-step", "2"),
+                    ("If-None-Match", "*"), ("Content-Length", "0"), rid]),
+        shared_key("abort_copy_blob", PROD, "PUT", f"{prod_blob}/processed/out/clip.mp4?comp=copy&copyid=1f7a6b0e-0c1d-4c55-9d7e-2a1b3c4d5e6f",
+                   [("x-ms-copy-action", "abort"), ("Content-Length", "0")]),
+        shared_key("get_block_list", DEV, "GET", f"{dev_blob}/media/big%20file.bin?comp=blocklist&blocklisttype=all", [rid]),
+        shared_key("set_blob_properties", PROD, "PUT", f"{prod_blob}/processed/page.html?comp=properties",
+                   [("x-ms-blob-content-type", "text/html; charset=utf-8"), ("x-ms-blob-content-encoding", "gzip"),
+                    ("x-ms-blob-content-language", "de-CH"), ("x-ms-blob-content-disposition", 'inline; filename="page.html"'),
+                    ("x-ms-blob-cache-control", "public, max-age=600"), ("x-ms-blob-content-md5", "XrY7u+Ae7tCTyyK7j1rNww=="),
+                    ("If-Match", '"0x8DD3551D2F9A5C1"'), ("Content-Length", "0")]),
+        shared_key("get_blob_properties", DEV, "HEAD", f"{dev_blob}/media/uploads/clip%2001.mp4", [("If-None-Match", '"0x1"'), rid]),
+        shared_key("delete_container", PROD, "DELETE", f"{prod_blob}/scratch?restype=container", []),
+        shared_key("create_queue", DEV, "PUT", f"{dev_queue}/jobqueue-poison", [("Content-Length", "0"), rid]),
+        shared_key("delete_queue", PROD, "DELETE", f"{prod_queue}/jobqueue-old", []),
+        shared_key("clear_messages", DEV, "DELETE", f"{dev_queue}/jobqueue/messages", [rid]),
+        shared_key("list_queues", DEV, "GET", f"{dev_queue}/?comp=list&maxresults=5000&prefix=job&include=metadata", [rid]),
+        shared_key("set_queue_metadata", PROD, "PUT", f"{prod_queue}/jobqueue?comp=metadata",
+                   [("x-ms-meta-Owner", "media"), ("x-ms-meta-tier", "2"), ("Content-Length", "0")]),
     ]
     start = datetime.datetime(2025, 1, 15, 9, 55, tzinfo=datetime.timezone.utc)
     expiry = datetime.datetime(2025, 1, 15, 11, 0, tzinfo=datetime.timezone.utc)
