@@ -126,8 +126,10 @@ fuzz-build: deps venv
 fuzz: fuzz-build
 	bash Fuzz/fuzz.sh run $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
+# A fixed seed: the CI budget tries the same mutations in the same order each run (how far it gets
+# depends on the machine's speed), so CI does not fail by luck; `make fuzz` explores with fresh seeds.
 test-fuzz: fuzz-build
-	bash Fuzz/fuzz.sh run $(FUZZ_TEST_SECONDS)
+	FUZZ_SEED=12 bash Fuzz/fuzz.sh run $(FUZZ_TEST_SECONDS)
 
 test-sanitized: fuzz-build
 	bash Fuzz/fuzz.sh check

@@ -10,7 +10,9 @@
 #                                    input under .build-fuzz/findings/<target>/
 #   Fuzz/fuzz.sh check               the sanitized check over every real and hostile fixture
 #
-# FUZZ_JOBS (default 2) targets run at once. Per-target results go to .build-fuzz/fuzz-report.txt.
+# FUZZ_JOBS (default 2) targets run at once; FUZZ_SEED fixes libFuzzer's seed (make test-fuzz does:
+# the short CI runs are then the same from run to run, and exploring is `make fuzz`'s job).
+# Per-target results go to .build-fuzz/fuzz-report.txt.
 set -euo pipefail
 
 BUILD=${FUZZ_BUILD:-.build-fuzz}
@@ -83,7 +85,7 @@ run_one() {
   # old and new, is run once more with leak detection on. The corpus directory comes first: new
   # inputs are written there; the seeds are only read.
   "$exe" "$corpus" "$INPUTS/seeds/$target" -max_total_time="$seconds" -timeout="$timeout" -rss_limit_mb=2560 \
-    -malloc_limit_mb=2048 -max_len="$max_len" -detect_leaks=0 -print_final_stats=1 -dict="$dict" \
+    -malloc_limit_mb=2048 -max_len="$max_len" -detect_leaks=0 -print_final_stats=1 -dict="$dict" ${FUZZ_SEED:+-seed=$FUZZ_SEED} \
     -artifact_prefix="$findings/" >"$log" 2>&1 || status=$?
   if [ "$status" = 0 ]; then
     "$exe" "$corpus" "$INPUTS/seeds/$target" -runs=0 -timeout="$timeout" -rss_limit_mb=2560 -detect_leaks=1 \
@@ -109,7 +111,7 @@ run() {
   local targets=("$@")
   [ ${#targets[@]} -gt 0 ] || targets=("${TARGETS[@]}")
   export -f run_one binary
-  export BUILD BIN INPUTS
+  export BUILD BIN INPUTS FUZZ_SEED
   local report=$BUILD/fuzz-report.txt status=0
   printf '%s\n' "${targets[@]}" | xargs -P "$JOBS" -I{} bash -c 'run_one "$1" "$2"' _ {} "$seconds" > "$report.new" || status=$?
   sort "$report.new" > "$report" && rm -f "$report.new"
