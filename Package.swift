@@ -150,6 +150,7 @@ let package = Package(
         .executableTarget(
             name: "Processor",
             dependencies: [
+                "CMediaShims",
                 "MediaKit",
                 "QueueKit",
                 "StorageKit",

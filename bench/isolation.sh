@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bench/isolation.sh — what decoding each file in a child process costs: `processor process` with
-# `--isolation process` (the default, as the daemon runs jobs) beside `--isolation none` (in the
+# `--isolation process` (the default, as the daemon runs jobs: a child forked by the fork server) beside `--isolation none` (in the
 # process), interleaved, on the same inputs: a small photo, the largest mate-backgrounds photo
 # (5640×3172, 17.9 MP), a 20 MP photo made from it, and a 10 s 1080p clip. Prints the median wall time
 # of each and the difference per job; and the peak RSS of one image job in a child against the pixel
@@ -57,20 +57,20 @@ for input in small.jpg photo18mp.jpg photo20mp.jpg clip1080p.mp4; do
   printf '%-16s %12.3f %12.3f %12.0f %8.3f\n' "$input" "$n" "$p" "$(echo "($p - $n) * 1000" | bc)" "$(echo "scale=4; $p / $n" | bc)"
 done
 
-# Peak RSS of the child alone (the daemon's own RSS does not grow with the file): what one image job
-# costs in memory. The pixel budget: the decoded picture at 3 bytes per pixel.
+# Peak RSS of one image job: `time`'s %M is the largest of the processor, its fork server and the
+# job's child (the processor's own RSS does not grow with the file). The pixel budget: the decoded
+# picture at 3 bytes per pixel.
 echo
-printf '%-16s %14s %16s %s\n' input "child RSS (MiB)" "pixels (MiB)" outcome
+printf '%-16s %14s %16s %s\n' input "peak RSS (MiB)" "pixels (MiB)" outcome
 for input in small.jpg photo20mp.jpg junk.jpg; do
-  mkdir -p "$work/child"
+  rm -rf "$work/out"
   pixels=$("$PY" -c "
 from PIL import Image
 try:
     w, h = Image.open('$work/$input').size; print(f'{w * h * 3 / 2**20:.0f}')
 except Exception:
     print('-')")
-  echo '{}' | /usr/bin/time -f "%M" -o "$work/rss" "$BIN/processor" child --input "$work/$input" --type image/jpeg --out "$work/child" \
-    >"$work/outcome" 2>/dev/null || true
-  outcome=$("$PY" -c "import json; o = json.load(open('$work/outcome')); print('ok' if o.get('report') else o['error']['code'] + ': ' + o['error']['reason'][:60])")
+  /usr/bin/time -f "%M" -o "$work/rss" "$BIN/processor" process "$work/$input" --out "$work/out" --isolation process \
+    >/dev/null 2>"$work/errors" && outcome=ok || outcome=$(grep -v '^[0-9]*$' "$work/errors" | tail -n1 | sed "s|^$work/||" | cut -c1-80)
   printf '%-16s %14.0f %16s %s\n' "$input" "$(echo "$(tail -n1 "$work/rss") / 1024" | bc -l)" "$pixels" "$outcome"
 done

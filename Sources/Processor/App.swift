@@ -10,13 +10,12 @@ import StorageKit
 import UnixSignals
 
 /// `processor`: the worker daemon (`processor serve`, the default) and the same pipeline on local
-/// files (`processor process INPUT... --out DIR`).
-@main
+/// files (`processor process INPUT... --out DIR`). Started from main.swift.
 struct Processor: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "processor",
         abstract: "Turns uploads into web-ready media.",
-        subcommands: [Serve.self, Process.self, Child.self],
+        subcommands: [Serve.self, Process.self],
         defaultSubcommand: Serve.self)
 }
 
@@ -85,6 +84,8 @@ struct Process: AsyncParsableCommand {
                 next()
             }
         }
+        // The children's CPU time and memory count in this process's, as `time` reports them.
+        ForkServer.stop(wait: true)
         if failures > 0 { throw ExitCode(1) }
     }
 }

@@ -288,24 +288,42 @@ def test_d1_pixel_bombs_are_refused_from_the_header(tmp_path):
         assert not (tmp_path / "out" / name).exists()
 
 
+def noise_png():
+    """A 300×200 PNG of random pixels (~180 KB: a 1 % cut lands in pixel data)."""
+    png = io.BytesIO()
+    Image.frombytes("RGB", (300, 200), random.Random(7).randbytes(300 * 200 * 3)).save(png, "PNG")
+    return png.getvalue()
+
+
+def bit_flipped(data, copies=5, flips=50):
+    """`copies` versions of `data`, each with `flips` random bits flipped past its first 200 bytes."""
+    rng = random.Random(20261123)
+    versions = []
+    for _ in range(copies):
+        flipped = bytearray(data)
+        for _ in range(flips):
+            flipped[rng.randrange(200, len(flipped))] ^= 1 << rng.randrange(8)
+        versions.append(bytes(flipped))
+    return versions
+
+
+def bad_crc(png):
+    """`png` with a byte of IHDR changed: its CRC no longer matches."""
+    changed = bytearray(png)
+    changed[30] ^= 0xFF
+    return bytes(changed)
+
+
 def test_d2_corrupt_and_truncated_files_fail_cleanly(tmp_path):
     photo = open(photos(1)[0], "rb").read()
-    png = io.BytesIO()
-    Image.frombytes("RGB", (300, 200), random.Random(7).randbytes(300 * 200 * 3)).save(png, "PNG")  # ~180 KB: 1 % cuts pixel data
+    png = noise_png()
     cases = {}
     # (A truncated JPEG renders its missing tail grey, as libjpeg's own tools do: test_jpeg_warnings.py.)
     for fraction in (0.1, 0.5, 0.99):
-        cases[f"png{int(fraction * 100)}"] = png.getvalue()[:int(len(png.getvalue()) * fraction)]
-    rng = random.Random(20261123)
-    for seed in range(5):
-        flipped = bytearray(photo)
-        for _ in range(50):
-            position = rng.randrange(200, len(flipped))
-            flipped[position] ^= 1 << rng.randrange(8)
-        cases[f"flip{seed}"] = bytes(flipped)
-    crc = bytearray(png.getvalue())
-    crc[30] ^= 0xFF  # inside IHDR: its CRC no longer matches
-    cases["badcrc"] = bytes(crc)
+        cases[f"png{int(fraction * 100)}"] = png[:int(len(png) * fraction)]
+    for seed, flipped in enumerate(bit_flipped(photo)):
+        cases[f"flip{seed}"] = flipped
+    cases["badcrc"] = bad_crc(png)
     for name, data in cases.items():
         (tmp_path / f"{name}.img").write_bytes(data)
         code, _, stderr, rss = run(tmp_path, tmp_path / f"{name}.img")

@@ -1,10 +1,11 @@
-"""Crash isolation (issue 12, item 2): every file is decoded by a `processor child` under kernel
-limits. A crash, abort, runaway CPU, output or memory use ends that job only: the daemon, its other
+"""Crash isolation (issue 12, item 2): every file is decoded by a child process under kernel
+limits, forked by the processor's fork server (a copy of the processor made at launch). A crash, abort, runaway CPU, output or memory use ends that job only: the daemon, its other
 jobs and their delivery counts are untouched, and a child that dies by a signal twice in a row is a
 permanent `crashed` failure on the first delivery, never a retry loop."""
 import io
 import json
 import os
+import signal
 import threading
 
 from PIL import Image
@@ -135,3 +136,40 @@ def test_isolation_none_runs_in_the_same_process(tmp_path):
     result = run(tmp_path, photos(1)[0], "--isolation", "none")
     assert result.code == 0, result.stderr[-3000:]
     assert result.lines and result.lines[0]["outputs"]["image.webp"] > 0
+
+
+def children_of(pid):
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = open(f"/proc/{entry}/stat").read()
+            cmdline = open(f"/proc/{entry}/cmdline", "rb").read().split(b"\0")
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            found.append((int(entry), [part.decode(errors="replace") for part in cmdline if part]))
+    return found
+
+
+def test_the_fork_server_is_forked_at_launch_and_started_again_when_it_dies(make_stack, tmp_path):
+    stack = make_stack(processor={})
+    daemon = stack.processor.process.pid
+    zygotes = children_of(daemon)
+    # Forked, not exec'd: the same command line as the daemon's, one process.
+    assert len(zygotes) == 1 and zygotes[0][1] == open(f"/proc/{daemon}/cmdline", "rb").read().decode().split("\0")[:-1], zygotes
+    first = upload(stack, jpeg_with_comment(tmp_path / "first.jpg", "before"))
+    wait_until(lambda: finished(stack, first), timeout=60, message=f"job {first}")
+    assert stack.status(first)["status"] == "succeeded"
+
+    os.kill(zygotes[0][0], signal.SIGKILL)
+    second = upload(stack, jpeg_with_comment(tmp_path / "second.jpg", "after"))
+    wait_until(lambda: finished(stack, second), timeout=60, message=f"job {second}")
+    status = stack.status(second)
+    assert status["status"] == "succeeded", status
+    assert status["attempts"] == 1, status
+    assert stack.processor.process.poll() is None, "the daemon kept running"
+    servers = [child for child in children_of(daemon) if child[0] != zygotes[0][0]]
+    assert [command[1:] for _, command in servers] == [["fork-server"]], servers
+    check_invariant(stack, [first, second])

@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <gif_lib.h>
 
 #define MP_ERROR_LENGTH 200
@@ -73,5 +74,17 @@ void mp_free(void *pointer);
 /// prctl(PR_SET_NO_NEW_PRIVS): this process and its children can never gain privileges (setuid,
 /// file capabilities). 0 on success. (Swift's Glibc module does not export prctl.)
 int mp_set_no_new_privs(void);
+
+/// The fork server behind crash isolation (zygote.c): a job is the callback run in a fresh child,
+/// with the request line's payload (`length` bytes, NUL-terminated where the newline was). If the
+/// callback returns, the child exits with status 0.
+typedef void (*mp_fork_server_job)(const char *payload, size_t length);
+/// Serves requests from `sock` until it closes: one forked child per line, its pid, exit status or
+/// signal written back (see zygote.c). Dies with `parent`. Returns an errno on failure, 0 on EOF.
+int mp_fork_server(int sock, pid_t parent, mp_fork_server_job job);
+/// socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC).
+int mp_socketpair(int fds[2]);
+/// Threads of this process (/proc/self/status), -1 if unknown.
+int mp_thread_count(void);
 
 #endif

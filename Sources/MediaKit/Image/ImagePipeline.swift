@@ -190,7 +190,7 @@ public enum ImagePipeline {
     }
 
     private static func dropAlpha(_ pixels: Pixels) -> Pixels {
-        var rgb = [UInt8](repeating: 0, count: pixels.width * pixels.height * 3)
+        var rgb = Pixels.zeroed(count: pixels.width * pixels.height * 3)
         pixels.bytes.withUnsafeBufferPointer { src in
             rgb.withUnsafeMutableBufferPointer { dst in
                 for i in 0..<(pixels.width * pixels.height) {

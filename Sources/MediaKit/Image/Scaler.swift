@@ -8,6 +8,11 @@ enum Scaler {
         guard width != source.width || height != source.height else { return source }
         let translucent = source.hasAlpha && !source.isOpaque
         var input = source
+        if translucent || !input.isPadded {
+            // Our own copy, with padding for swscale's over-reads (Pixels.readPadding): at most one
+            // copy, which premultiplying needs anyway.
+            input.bytes.reserveCapacity(input.bytes.count + Pixels.readPadding)
+        }
         if translucent { premultiply(&input) }
         let format = source.channels == 4 ? AV_PIX_FMT_RGBA : AV_PIX_FMT_RGB24
         let flags = SWS_LANCZOS | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT

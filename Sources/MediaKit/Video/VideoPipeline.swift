@@ -89,22 +89,28 @@ public enum VideoPipeline {
         }
     }
 
-    /// `frames.zip`: `frame-0001.webp`, … stored (WebP is compressed already). Returns its size.
+    /// `frames.zip`: `frame-0001.webp`, … stored (WebP is compressed already), built in memory (a
+    /// few small WebPs; ZIPFoundation's file-backed archive leaks a path per archive) and written
+    /// once. Returns its size.
     private static func writeSamples(_ samples: [Pixels], quality: Float, to path: String) throws(MediaError) -> Int {
+        let zip: Data
         do {
-            let archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .create)
+            let archive = try Archive(accessMode: .create)
             for (index, sample) in samples.enumerated() {
                 let data = Data(try WebPCodec.encode(sample, quality: quality, method: 4))
                 try archive.addEntry(
                     with: String(format: "frame-%04d.webp", index + 1), type: .file, uncompressedSize: Int64(data.count), compressionMethod: .none
                 ) { position, size in data.subdata(in: Int(position)..<Int(position) + size) }
             }
+            guard let data = archive.data else { throw MediaError(.internal, "the frames archive has no data") }
+            zip = data
         } catch let error as MediaError {
             throw error
         } catch {
             throw MediaError(.internal, "writing \(path): \(error)")
         }
-        return size(of: path)
+        try write(zip, to: path)
+        return zip.count
     }
 
     private static func size(of path: String) -> Int {
@@ -112,8 +118,12 @@ public enum VideoPipeline {
     }
 
     private static func write(_ data: [UInt8], to path: String) throws(MediaError) {
+        try write(Data(data), to: path)
+    }
+
+    private static func write(_ data: Data, to path: String) throws(MediaError) {
         do {
-            try Data(data).write(to: URL(fileURLWithPath: path))
+            try data.write(to: URL(fileURLWithPath: path))
         } catch {
             throw MediaError(.internal, "writing \(path): \(error)")
         }

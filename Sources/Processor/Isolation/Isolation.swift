@@ -3,9 +3,9 @@ import Logging
 import MediaKit
 import QueueKit
 
-/// Where codec work runs. `process` (the default): each file is decoded by a `processor child`
-/// under kernel limits, so a crash, abort, hang or memory blow-up ends that job only — the daemon,
-/// its other jobs and their delivery counts are untouched. `none`: in this process (measurements,
+/// Where codec work runs. `process` (the default): each file is decoded by a child forked from the
+/// fork server (ForkServer.swift) under kernel limits, so a crash, abort, hang or memory blow-up
+/// ends that job only — the daemon, its other jobs and their delivery counts are untouched. `none`: in this process (measurements,
 /// debugging).
 enum IsolationMode: String, Sendable, CaseIterable {
     case process, none
@@ -15,15 +15,13 @@ enum IsolationMode: String, Sendable, CaseIterable {
 /// job's outcome (`ChildExit.outcome`, one tested policy).
 struct MediaRunner: Sendable {
     let mode: IsolationMode
-    /// This executable (the child is the same binary).
-    let executable: String
     /// Wall-clock limit of one child; it is killed (SIGKILL) past it.
     let timeout: Duration
 
     init(mode: IsolationMode, timeout: Duration) {
         self.mode = mode
         self.timeout = timeout
-        executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        if mode == .none { ForkServer.stop() }
     }
 
     init(mode: IsolationMode, limits: MediaLimits) {
@@ -34,10 +32,8 @@ struct MediaRunner: Sendable {
 
     func run(input: String, type: MediaType, directory: String, profile: ProcessingProfile, logger: Logger) async throws -> MediaReport {
         guard mode == .process else { return try await MediaRun.run(input: input, type: type, directory: directory, profile: profile) }
-        let profileJSON = try JSONEncoder().encode(profile)
-        let arguments = ["child", "--input", input, "--type", type.mime, "--out", directory]
-        for attempt in 1...2 {
-            let exit = try await ChildProcess.run(executable: executable, arguments: arguments, stdin: profileJSON, timeout: timeout)
+                for attempt in 1...2 {
+            let exit = try await ForkServer.client.run(input: input, type: type.mime, directory: directory, profile: profile, timeout: timeout)
             switch ChildExit.outcome(exit, attempt: attempt) {
             case .report(let report):
                 return report
@@ -68,7 +64,7 @@ struct ChildExit: Sendable, Equatable, CustomStringConvertible {
         case signalled(Int32)
     }
     var ending: Ending
-    /// Standard output (the outcome line).
+    /// The outcome file (one JSON line).
     var output: Data
     /// The last few KiB of standard error.
     var errorTail: String

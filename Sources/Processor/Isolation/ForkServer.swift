@@ -1,0 +1,85 @@
+import CMediaShims
+import MediaKit
+import Foundation
+import Glibc
+
+/// The fork server behind crash isolation. At launch, before Swift's concurrency runtime or any
+/// library has started a thread, `processor serve` and `processor process` fork a copy of
+/// themselves (the "zygote", `zygote.c`): every codec library is already loaded in it, and it
+/// forks one child per file. A child therefore costs a fork — about a millisecond — instead of an
+/// exec of a binary that maps 140 shared libraries (≈0.1 s of CPU and wall time per job, measured
+/// with `bench/isolation.sh`). Forking a process that never had a second thread is safe; forking
+/// the daemon itself is not (its locks, libdispatch's queues). If the zygote dies, the next job
+/// starts a fresh one with `processor fork-server` (an exec, once).
+enum ForkServer {
+    /// The zygote forked at launch (set once, before any other thread exists).
+    nonisolated(unsafe) private static var launched: ForkServerClient?
+    /// The daemon's connection to its fork server: the launch zygote, or one started by exec at
+    /// the first job when there is none.
+    static let client: ForkServerClient = launched ?? ForkServerClient()
+
+    /// Ends the launch zygote (isolation is off, or the one-shot command is done).
+    static func stop(wait: Bool = false) { launched?.shutDown(wait: wait) }
+
+    /// The hidden command an exec'd fork server runs (the socket is its standard input).
+    static let command = "fork-server"
+
+    /// Called first thing in `main`, single-threaded: starts the zygote for the commands that
+    /// isolate codec work, or serves as one when this process is an exec'd fork server (never returns then).
+    static func launch(arguments: [String]) {
+        let command = arguments.dropFirst().first
+        if command == Self.command {
+            let status = mp_fork_server(0, getppid(), childJob)
+            exit(status == 0 ? 0 : 70)
+        }
+        guard command == nil || command == "serve" || command == "process" else { return }
+        guard mp_thread_count() == 1 else { return }  // a library started a thread: the zygote comes from an exec instead
+        var fds: [Int32] = [-1, -1]
+        guard mp_socketpair(&fds) == 0 else { return }
+        let parent = getpid()
+        let pid = fork()
+        if pid == 0 {
+            close(fds[0])
+            let status = mp_fork_server(fds[1], parent, childJob)
+            _exit(status == 0 ? 0 : 70)
+        }
+        close(fds[1])
+        guard pid > 0 else {
+            close(fds[0])
+            return
+        }
+        launched = ForkServerClient(socket: fds[0], serverPID: pid)
+    }
+
+    /// Starts a fork server by exec (after the launch one died, or when none could be forked).
+    static func exec() throws -> (socket: Int32, pid: pid_t) {
+        var fds: [Int32] = [-1, -1]
+        guard mp_socketpair(&fds) == 0 else { throw MediaError(.internal, "socketpair: \(String(cString: strerror(errno)))") }
+        let process = Foundation.Process()
+        process.executableURL = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0])
+        process.arguments = [Self.command]
+        var environment = ProcessInfo.processInfo.environment
+        // What the zygote forked at launch gets from mallopt and the child's signal reset: no Swift
+        // backtracer (a crash ends the child at once), two malloc arenas.
+        environment["SWIFT_BACKTRACE"] = "enable=no"
+        environment["MALLOC_ARENA_MAX"] = "2"
+        process.environment = environment
+        process.standardInput = FileHandle(fileDescriptor: fds[1], closeOnDealloc: false)
+        do {
+            try process.run()
+        } catch {
+            close(fds[0])
+            close(fds[1])
+            throw MediaError(.internal, "cannot start the fork server: \(error)")
+        }
+        close(fds[1])
+        return (fds[0], process.processIdentifier)
+    }
+
+    /// Runs in each forked child: the request's file through the pipeline under the child's limits.
+    private static let childJob: mp_fork_server_job = { payload, length in
+        guard let payload else { return }
+        let data = Data(bytes: payload, count: length)
+        ChildJob.run(request: data)
+    }
+}
