@@ -8,6 +8,10 @@
 //            "<id> exit <status>\n"     it exited
 //            "<id> signal <number>\n"   it was killed by a signal
 //            "<id> error <errno>\n"     fork failed
+//            "<id> done 0\n"            from the child itself: its outcome is written (it exits next;
+//                                       the parent need not wait for the teardown of its memory)
+// The socket is SOCK_SEQPACKET: a message is a line, and the zygote's and its children's messages
+// never interleave.
 #include "CMediaShims.h"
 
 #include <errno.h>
@@ -25,6 +29,10 @@
 #include <unistd.h>
 
 enum { max_line = 1 << 20 };
+
+// In a child: the socket and the request it serves (for mp_fork_server_done).
+static int child_socket = -1;
+static long long child_id = -1;
 
 struct running {
     pid_t pid;
@@ -99,8 +107,10 @@ int mp_fork_server(int sock, pid_t parent, mp_fork_server_job job) {
         ssize_t n = read(sock, buffer + used, max_line - used);
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) {
-            // The parent is gone or done: so are its jobs.
+            // The parent is gone or done: so are its jobs (reaped, so their resource use counts in
+            // the parent's, as `time` reports it).
             for (size_t i = 0; i < count; i++) kill(table[i].pid, SIGKILL);
+            for (size_t i = 0; i < count; i++) waitpid(table[i].pid, NULL, 0);
             return 0;
         }
         used += (size_t)n;
@@ -127,7 +137,8 @@ int mp_fork_server(int sock, pid_t parent, mp_fork_server_job job) {
                 static const int crashes[] = {SIGSEGV, SIGBUS, SIGILL, SIGABRT, SIGFPE, SIGTRAP, SIGSYS};
                 for (size_t i = 0; i < sizeof crashes / sizeof *crashes; i++) signal(crashes[i], SIG_DFL);
                 close(children);
-                close(sock);
+                child_socket = sock;  // kept for mp_fork_server_done
+                child_id = id;
                 prctl(PR_SET_PDEATHSIG, SIGKILL);
                 job(payload, length);
                 _exit(0);
@@ -149,8 +160,16 @@ int mp_fork_server(int sock, pid_t parent, mp_fork_server_job job) {
     }
 }
 
+int mp_fork_server_done(void) {
+    if (child_socket < 0) return -1;
+    int status = reply(child_socket, child_id, "done", 0);
+    close(child_socket);
+    child_socket = -1;
+    return status;
+}
+
 int mp_socketpair(int fds[2]) {
-    return socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds);
+    return socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds);
 }
 
 int mp_thread_count(void) {

@@ -82,7 +82,9 @@ typedef void (*mp_fork_server_job)(const char *payload, size_t length);
 /// Serves requests from `sock` until it closes: one forked child per line, its pid, exit status or
 /// signal written back (see zygote.c). Dies with `parent`. Returns an errno on failure, 0 on EOF.
 int mp_fork_server(int sock, pid_t parent, mp_fork_server_job job);
-/// socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC).
+/// In a child of the fork server: tells the parent its outcome is written ("<id> done 0"). 0 on success.
+int mp_fork_server_done(void);
+/// socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC).
 int mp_socketpair(int fds[2]);
 /// Threads of this process (/proc/self/status), -1 if unknown.
 int mp_thread_count(void);

@@ -1,7 +1,8 @@
 import CMediaShims
-import MediaKit
 import Foundation
 import Glibc
+import MediaKit
+import QueueKit
 
 /// The fork server behind crash isolation. At launch, before Swift's concurrency runtime or any
 /// library has started a thread, `processor serve` and `processor process` fork a copy of
@@ -28,10 +29,7 @@ enum ForkServer {
     /// isolate codec work, or serves as one when this process is an exec'd fork server (never returns then).
     static func launch(arguments: [String]) {
         let command = arguments.dropFirst().first
-        if command == Self.command {
-            let status = mp_fork_server(0, getppid(), childJob)
-            exit(status == 0 ? 0 : 70)
-        }
+        if command == Self.command { serve(0, parent: getppid()) }
         guard command == nil || command == "serve" || command == "process" else { return }
         guard mp_thread_count() == 1 else { return }  // a library started a thread: the zygote comes from an exec instead
         var fds: [Int32] = [-1, -1]
@@ -40,8 +38,7 @@ enum ForkServer {
         let pid = fork()
         if pid == 0 {
             close(fds[0])
-            let status = mp_fork_server(fds[1], parent, childJob)
-            _exit(status == 0 ? 0 : 70)
+            serve(fds[1], parent: parent)
         }
         close(fds[1])
         guard pid > 0 else {
@@ -49,6 +46,29 @@ enum ForkServer {
             return
         }
         launched = ForkServerClient(socket: fds[0], serverPID: pid)
+    }
+
+    /// The zygote: warmed up once (while its parent starts: measured, a cold zygote's children
+    /// take longer than the warm-up costs), then forking one child per request until its parent
+    /// closes the socket.
+    private static func serve(_ socket: Int32, parent: pid_t) -> Never {
+        warmUp()
+        let status = mp_fork_server(socket, parent, childJob)
+        _exit(status == 0 ? 0 : 70)
+    }
+
+    /// What every child would otherwise do first, done once here (on this one thread: the codec
+    /// libraries' threads are joined by the time it returns, and nothing starts Swift
+    /// concurrency): the request and outcome coding and the image pipeline on tiny pictures.
+    private static func warmUp() {
+        let request = ChildRequest(input: "", type: "image/jpeg", out: "", outcome: "", stderr: "", profile: ProcessingProfile())
+        if let data = try? JSONEncoder().encode(request) { _ = try? JSONDecoder().decode(ChildRequest.self, from: data) }
+        _ = try? JSONEncoder().encode(ChildOutcome(report: MediaReport(outputs: [], media: nil, timings: [:])))
+        _ = MediaType.known(mime: "image/jpeg")
+        WarmUp.images()
+        if mp_thread_count() != 1 {
+            FileHandle.standardError.write(Data("processor fork server: \(mp_thread_count()) threads after warming up; children may inherit held locks\n".utf8))
+        }
     }
 
     /// Starts a fork server by exec (after the launch one died, or when none could be forked).

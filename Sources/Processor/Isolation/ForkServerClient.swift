@@ -178,7 +178,7 @@ final class ForkServerClient: @unchecked Sendable {
                 if jobs[id]?.kill == true { Glibc.kill(value, SIGKILL) }
             }
             return
-        case "exit": ended = .success(.exited(value))
+        case "done", "exit": ended = .success(.exited(value))  // done: the child wrote its outcome and is exiting
         case "signal": ended = .success(.signalled(value))
         case "error": ended = .failure(MediaError(.internal, "the fork server could not fork: \(String(cString: strerror(value)))"))
         default: return
