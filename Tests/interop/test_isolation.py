@@ -159,9 +159,12 @@ def test_the_fork_server_is_forked_at_launch_and_started_again_when_it_dies(make
     zygotes = children_of(daemon)
     # Forked, not exec'd: the same command line as the daemon's, one process.
     assert len(zygotes) == 1 and zygotes[0][1] == open(f"/proc/{daemon}/cmdline", "rb").read().decode().split("\0")[:-1], zygotes
+    # One thread once warmed up (libwebp's encoder worker is joined): forking a process with other
+    # threads could hand a child locks that nobody will ever release.
     first = upload(stack, jpeg_with_comment(tmp_path / "first.jpg", "before"))
     wait_until(lambda: finished(stack, first), timeout=60, message=f"job {first}")
     assert stack.status(first)["status"] == "succeeded"
+    assert "Threads:\t1\n" in open(f"/proc/{zygotes[0][0]}/status").read()
 
     os.kill(zygotes[0][0], signal.SIGKILL)
     second = upload(stack, jpeg_with_comment(tmp_path / "second.jpg", "after"))
