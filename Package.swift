@@ -12,6 +12,7 @@ let package = Package(
     products: [
         .library(name: "StorageKit", targets: ["StorageKit"]),
         .library(name: "QueueKit", targets: ["QueueKit"]),
+        .library(name: "MediaTypes", targets: ["MediaTypes"]),
         .library(name: "DevStorageKit", targets: ["DevStorageKit"]),
         .library(name: "MediaKit", targets: ["MediaKit"]),
         .executable(name: "devstorage", targets: ["DevStorage"]),
@@ -54,9 +55,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // What a file is, from its first bytes: the one sniffer of both daemons (re-exported by QueueKit).
+        .target(name: "MediaTypes", swiftSettings: swiftSettings),
         .target(
             name: "QueueKit",
             dependencies: [
+                "MediaTypes",
                 "StorageKit",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),

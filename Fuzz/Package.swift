@@ -2,7 +2,7 @@
 // The fuzz harnesses and the sanitized media check: a package of their own beside the root one, so
 // the root manifest, `swift build` and `swift test` stay exactly as they were (no flag-gated targets,
 // no unsafe flags, nothing extra to compile). It depends on the root package by path and reaches the
-// media code only through MediaKit's and QueueKit's public API. Built only by `make fuzz`, `make test-fuzz` and
+// media code only through MediaKit's and MediaTypes' public API. Built only by `make fuzz`, `make test-fuzz` and
 // `make test-sanitized`, into .build-fuzz, with AddressSanitizer on everything, SanitizerCoverage
 // (`-sanitize=fuzzer`) on the Swift code, and UBSan plus coverage on the C shims (Fuzz/fuzz.sh has
 // the exact command). Swift on Linux has no `-sanitize=undefined`: UBSan applies to the C code.
@@ -31,7 +31,7 @@ let package = Package(
             dependencies: [
                 "FuzzDriver",
                 .product(name: "MediaKit", package: "MediaPipeline"),
-                .product(name: "QueueKit", package: "MediaPipeline"),
+                .product(name: "MediaTypes", package: "MediaPipeline"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings

@@ -1,6 +1,6 @@
 import Foundation
 import MediaKit
-import QueueKit
+import MediaTypes
 
 /// The sanitized media check (`make test-sanitized`): every fixture of a manifest through the real
 /// pipelines with the shipped image profile and limits (and a small-box video profile), each

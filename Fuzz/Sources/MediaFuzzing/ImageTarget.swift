@@ -1,8 +1,8 @@
 import MediaKit
-import QueueKit
+import MediaTypes
 
 /// One image decoder through the whole image pipeline (`ImagePipeline.process`): inputs that do
-/// not sniff as the target's format (QueueKit's `MediaType`, the one the daemons use) get its
+/// not sniff as the target's format (`MediaType` from MediaTypes, the one the daemons use) get its
 /// signature written over their first bytes, so every run reaches that decoder as a daemon would.
 public struct ImageTarget: FuzzTarget {
     let format: ImageFormat

@@ -1,5 +1,5 @@
 import MediaKit
-import QueueKit
+import MediaTypes
 
 extension MediaType {
     /// The MediaKit decoder for an image type (what the processor passes to `ImagePipeline.process`).

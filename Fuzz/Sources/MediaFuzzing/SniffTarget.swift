@@ -1,7 +1,7 @@
 import MediaKit
-import QueueKit
+import MediaTypes
 
-/// Type sniffing (QueueKit's `MediaType.sniff`, the one sniffer both daemons use) and the header
+/// Type sniffing (MediaTypes' `MediaType.sniff`, the one sniffer both daemons use) and the header
 /// checks behind it. The sniffer must decide from its fixed prefix alone, return only types it
 /// lists, and give every image type a decoder; the image pipeline run with 1-pixel limits must
 /// stop at that decoder's header check (or finish a 1×1 image) and never allocate for what a

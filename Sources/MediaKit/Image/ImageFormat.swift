@@ -1,5 +1,5 @@
 /// Still and animated image formats the pipeline reads. Which one a file is, the caller decides from
-/// its first bytes with the pipeline's one sniffer (QueueKit's `MediaType`) and passes its MIME type.
+/// its first bytes with the pipeline's one sniffer (`MediaType`, module MediaTypes) and passes its MIME type.
 public enum ImageFormat: String, Sendable {
     case jpeg, png, webp, gif, heif
 
