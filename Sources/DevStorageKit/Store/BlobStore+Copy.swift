@@ -39,17 +39,11 @@ extension BlobStore {
         let existing = state.blobs[name]
         try request.conditions.checkWrite(existing: existing, creates: true)
         var linked: [String: String] = [:]  // source file → destination file
-        do {
-            for file in source.files {
-                let copy = UUID().uuidString.lowercased()
-                try POSIXFile.link(
-                    dataPath(request.sourceAccount, request.sourceContainer, file), to: dataPath(account, container, copy))
-                linked[file] = copy
-            }
-        } catch {
-            for file in linked.values { POSIXFile.remove(dataPath(account, container, file)) }
-            throw error
-        }
+        for file in source.files { linked[file] = UUID().uuidString.lowercased() }
+        try POSIXFile.link(
+            linked.map { file, copy in
+                (source: dataPath(request.sourceAccount, request.sourceContainer, file), destination: dataPath(account, container, copy))
+            })
         var copy = request.copy
         copy?.progress = "\(source.size)/\(source.size)"
         let segments = source.segments.map { BlobSegment(file: linked[$0.file] ?? $0.file, offset: $0.offset, length: $0.length) }

@@ -14,7 +14,9 @@ import NIOCore
 ///
 /// Bodies are streamed to `{root}/tmp` outside the actor; the actor only renames finished files into
 /// place and writes small JSON files, synchronously, on its own thread (`StoreThread`), so every
-/// state change is atomic with respect to other requests and crash-safe (temp → fsync → rename).
+/// state change is atomic with respect to other requests and crash-safe (temp → fsync → rename →
+/// fsync of the directory). What cannot be read back at start-up is quarantined, never deleted
+/// (`BlobStore+Load.swift`).
 actor BlobStore {
     /// A container's in-memory state.
     struct Container {
@@ -26,6 +28,7 @@ actor BlobStore {
         var sortedNames: [String]? = nil
     }
 
+    let dataDirectory: String
     let root: String
     let temporaryDirectory: String
     let logger: Logger
@@ -41,6 +44,7 @@ actor BlobStore {
     nonisolated var unownedExecutor: UnownedSerialExecutor { thread.loop.executor.asUnownedSerialExecutor() }
 
     init(dataDirectory: String, thread: StoreThread, logger: Logger) {
+        self.dataDirectory = dataDirectory
         self.root = dataDirectory + "/blob"
         self.temporaryDirectory = dataDirectory + "/tmp"
         self.thread = thread
@@ -66,71 +70,6 @@ actor BlobStore {
     /// A fresh temporary path for a body being streamed in (same file system as the data).
     nonisolated func newTemporaryPath() -> String {
         temporaryDirectory + "/" + UUID().uuidString + ".tmp-upload"
-    }
-
-    // MARK: Loading
-
-    /// Reads everything back after a (re)start and removes what a crash left behind: temporary files,
-    /// data files no sidecar names, superseded block versions.
-    func load() throws {
-        POSIXFile.removeTree(temporaryDirectory)
-        try POSIXFile.makeDirectory(temporaryDirectory)
-        try POSIXFile.makeDirectory(root)
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .secondsSince1970
-        for account in POSIXFile.list(root) {
-            for name in POSIXFile.list("\(root)/\(account)") {
-                let directory = containerDirectory(account, name)
-                guard let data = FileManager.default.contents(atPath: directory + "/container.json"),
-                    let record = try? decoder.decode(ContainerRecord.self, from: data)
-                else {
-                    logger.warning("removing incomplete container directory", metadata: ["devstorage.path": "\(directory)"])
-                    POSIXFile.removeTree(directory)
-                    continue
-                }
-                var container = Container(record: record)
-                var referenced = Set<String>()
-                for file in POSIXFile.list(directory + "/blobs") {
-                    let path = directory + "/blobs/" + file
-                    guard file.hasSuffix(".json"), let data = FileManager.default.contents(atPath: path),
-                        let blob = try? decoder.decode(BlobRecord.self, from: data)
-                    else {
-                        POSIXFile.remove(path)
-                        continue
-                    }
-                    container.blobs[blob.name] = blob
-                    referenced.formUnion(blob.files)
-                }
-                for file in POSIXFile.list(directory + "/data") where !referenced.contains(file) {
-                    POSIXFile.remove(directory + "/data/" + file)
-                }
-                for blobHash in POSIXFile.list(directory + "/staging") {
-                    let stagingDirectory = directory + "/staging/" + blobHash
-                    var blocks: [String: StagedBlock] = [:]
-                    for file in POSIXFile.list(stagingDirectory) {
-                        let path = stagingDirectory + "/" + file
-                        let parts = file.split(separator: ".")
-                        guard parts.count == 2, let id = Self.blockID(fromHex: parts[0]), let sequence = UInt64(parts[1]),
-                            let size = POSIXFile.size(path)
-                        else {
-                            POSIXFile.remove(path)
-                            continue
-                        }
-                        self.sequence = max(self.sequence, sequence)
-                        if let existing = blocks[id] {
-                            if existing.sequence > sequence {
-                                POSIXFile.remove(path)
-                                continue
-                            }
-                            POSIXFile.remove(existing.path)
-                        }
-                        blocks[id] = StagedBlock(path: path, size: size, sequence: sequence)
-                    }
-                    if blocks.isEmpty { POSIXFile.removeTree(stagingDirectory) } else { container.staged[blobHash] = blocks }
-                }
-                containers[Self.key(account, name)] = container
-            }
-        }
     }
 
     // MARK: Containers
@@ -252,32 +191,22 @@ actor BlobStore {
         var linked: [String: String] = [:]  // staging path → new data file
         var segments: [BlobSegment] = []
         var blocks: [CommittedBlock] = []
-        do {
-            for (choice, id) in entries {
-                let segment: BlobSegment
-                switch (choice, staged[id], committed[id]) {
-                case (.latest, let block?, _), (.uncommitted, let block?, _):
-                    let file: String
-                    if let done = linked[block.path] {
-                        file = done
-                    } else {
-                        file = UUID().uuidString.lowercased()
-                        try POSIXFile.link(block.path, to: dataPath(account, container, file))
-                        linked[block.path] = file
-                    }
-                    segment = BlobSegment(file: file, offset: 0, length: block.size)
-                case (.latest, nil, let reused?), (.committed, _, let reused?):
-                    segment = reused
-                default:
-                    throw StorageServiceError.invalidBlockList
-                }
-                segments.append(segment)
-                blocks.append(CommittedBlock(id: id, size: segment.length))
+        for (choice, id) in entries {
+            let segment: BlobSegment
+            switch (choice, staged[id], committed[id]) {
+            case (.latest, let block?, _), (.uncommitted, let block?, _):
+                let file = linked[block.path] ?? UUID().uuidString.lowercased()
+                linked[block.path] = file
+                segment = BlobSegment(file: file, offset: 0, length: block.size)
+            case (.latest, nil, let reused?), (.committed, _, let reused?):
+                segment = reused
+            default:
+                throw StorageServiceError.invalidBlockList
             }
-        } catch {
-            for file in linked.values { POSIXFile.remove(dataPath(account, container, file)) }
-            throw error
+            segments.append(segment)
+            blocks.append(CommittedBlock(id: id, size: segment.length))
         }
+        try POSIXFile.link(linked.map { (source: $0.key, destination: dataPath(account, container, $0.value)) })
         let size = segments.reduce(0) { $0 + $1.length }
         let record = BlobRecord(
             name: name, segments: segments, size: size, properties: properties, contentMD5: contentMD5, metadata: metadata,
@@ -364,10 +293,7 @@ actor BlobStore {
     }
 
     func writeJSON(_ value: some Encodable, to path: String) throws {
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .secondsSince1970
-        encoder.outputFormatting = .sortedKeys
-        try POSIXFile.writeAtomically(try encoder.encode(value), to: path, temporaryDirectory: temporaryDirectory)
+        try POSIXFile.writeAtomically(try StoreCoding.encode(value), to: path, temporaryDirectory: temporaryDirectory)
     }
 
     static func hex(_ id: String) -> String {

@@ -67,17 +67,29 @@ enum POSIXFile {
         _ = systemClose(descriptor)
     }
 
-    /// Atomically replaces `destination` with `source` (same file system).
+    /// Atomically replaces `destination` with `source` (same file system), durably: both parent
+    /// directories are fsynced before this returns (see `syncParentDirectories(of:)`).
     static func rename(_ source: String, to destination: String) throws {
         guard systemRename(source, destination) == 0 else {
             throw IOError(errnoCode: errno, reason: "rename \(source) → \(destination)")
         }
+        try syncParentDirectories(of: destination, source)
     }
 
-    /// Makes `destination` a second name of `source` (same file system; no bytes copied).
-    static func link(_ source: String, to destination: String) throws {
-        guard systemLink(source, destination) == 0 else {
-            throw IOError(errnoCode: errno, reason: "link \(source) → \(destination)")
+    /// Makes each `destination` a second name of its `source` (same file system; no bytes copied),
+    /// durably: the directories of the new names are fsynced once, after all links, before this
+    /// returns. On failure the links already made are removed.
+    static func link(_ links: [(source: String, destination: String)]) throws {
+        for (index, link) in links.enumerated() where systemLink(link.source, link.destination) != 0 {
+            let error = IOError(errnoCode: errno, reason: "link \(link.source) → \(link.destination)")
+            for made in links[..<index] { remove(made.destination) }
+            throw error
+        }
+        do {
+            try syncParentDirectories(of: links.map(\.destination))
+        } catch {
+            for made in links { remove(made.destination) }
+            throw error
         }
     }
 
@@ -93,10 +105,6 @@ enum POSIXFile {
         return Int64(info.st_size)
     }
 
-    /// Creates a directory and its parents.
-    static func makeDirectory(_ path: String) throws {
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
 
     /// Writes `data` to `path` crash-safely: a temporary file in `temporaryDirectory` is written,
     /// fsynced and renamed over `path`, so a kill -9 leaves the old or the new content, never a mix.

@@ -3,8 +3,9 @@ import Logging
 import NIOCore
 
 /// Queues and their messages, on disk under `{root}/queue/{account}/{queue}/`: `queue.json` and
-/// one `messages/{id}.json` per message, each rewritten atomically (temp → fsync → rename) on every
-/// change, synchronously on the store's own thread (`StoreThread`), so every operation is atomic.
+/// one `messages/{id}.json` per message, each rewritten atomically (temp → fsync → rename → fsync
+/// of the directory) on every change, synchronously on the store's own thread (`StoreThread`), so
+/// every operation is atomic.
 ///
 /// Time is always passed in (the emulator's clock, which tests can advance).
 actor QueueStore {
@@ -14,6 +15,7 @@ actor QueueStore {
         var messages: [String: MessageRecord] = [:]
     }
 
+    let dataDirectory: String
     let root: String
     let temporaryDirectory: String
     let logger: Logger
@@ -25,6 +27,7 @@ actor QueueStore {
     nonisolated var unownedExecutor: UnownedSerialExecutor { thread.loop.executor.asUnownedSerialExecutor() }
 
     init(dataDirectory: String, thread: StoreThread, logger: Logger) {
+        self.dataDirectory = dataDirectory
         self.root = dataDirectory + "/queue"
         self.temporaryDirectory = dataDirectory + "/tmp"
         self.thread = thread
@@ -39,36 +42,49 @@ actor QueueStore {
 
     // MARK: Loading
 
-    /// Reads all queues and messages back after a (re)start.
+    /// Reads all queues and messages back after a (re)start. The empty directory of a Create Queue
+    /// that never wrote its `queue.json` is removed; what cannot be read (a `queue.json` or a
+    /// message that does not decode) is moved to the quarantine folder with a warning, never
+    /// deleted, and the rest loads as usual.
     func load() throws {
         try POSIXFile.makeDirectory(temporaryDirectory)
         try POSIXFile.makeDirectory(root)
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .secondsSince1970
+        let quarantine = Quarantine(dataDirectory: dataDirectory, logger: logger)
         for account in POSIXFile.list(root) {
             for name in POSIXFile.list("\(root)/\(account)") {
-                let directory = queueDirectory(account, name)
-                guard let data = FileManager.default.contents(atPath: directory + "/queue.json"),
-                    let record = try? decoder.decode(QueueRecord.self, from: data)
-                else {
-                    POSIXFile.removeTree(directory)
-                    continue
-                }
-                var queue = Queue(record: record)
-                for file in POSIXFile.list(directory + "/messages") {
-                    let path = directory + "/messages/" + file
-                    guard file.hasSuffix(".json"), let data = FileManager.default.contents(atPath: path),
-                        let message = try? decoder.decode(MessageRecord.self, from: data)
-                    else {
-                        POSIXFile.remove(path)
-                        continue
-                    }
-                    queue.messages[message.id] = message
-                    sequence = max(sequence, message.sequence)
-                }
-                queues[Self.key(account, name)] = queue
+                if let queue = loadQueue(account, name, quarantine: quarantine) { queues[Self.key(account, name)] = queue }
             }
         }
+    }
+
+    /// One queue directory, or nil when it was removed (incomplete) or quarantined (unreadable).
+    private func loadQueue(_ account: String, _ name: String, quarantine: Quarantine) -> Queue? {
+        let directory = queueDirectory(account, name)
+        let recordPath = directory + "/queue.json"
+        guard POSIXFile.isDirectory(directory) else {
+            quarantine.move(directory, reason: "not a queue directory")
+            return nil
+        }
+        if !POSIXFile.exists(recordPath), !POSIXFile.containsFiles(directory) {
+            logger.warning("removing incomplete queue directory", metadata: ["devstorage.path": "\(directory)"])
+            POSIXFile.removeTree(directory)
+            return nil
+        }
+        guard let record = StoreCoding.decode(QueueRecord.self, at: recordPath) else {
+            quarantine.move(directory, reason: "queue.json is missing, unreadable or does not decode")
+            return nil
+        }
+        var queue = Queue(record: record)
+        for file in POSIXFile.list(directory + "/messages") {
+            let path = directory + "/messages/" + file
+            guard file.hasSuffix(".json"), let message = StoreCoding.decode(MessageRecord.self, at: path) else {
+                quarantine.move(path, reason: "message is unreadable or does not decode")
+                continue
+            }
+            queue.messages[message.id] = message
+            sequence = max(sequence, message.sequence)
+        }
+        return queue
     }
 
     // MARK: Queues
@@ -216,9 +232,6 @@ actor QueueStore {
     }
 
     private func writeJSON(_ value: some Encodable, to path: String) throws {
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .secondsSince1970
-        encoder.outputFormatting = .sortedKeys
-        try POSIXFile.writeAtomically(try encoder.encode(value), to: path, temporaryDirectory: temporaryDirectory)
+        try POSIXFile.writeAtomically(try StoreCoding.encode(value), to: path, temporaryDirectory: temporaryDirectory)
     }
 }
