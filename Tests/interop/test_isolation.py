@@ -176,3 +176,20 @@ def test_the_fork_server_is_forked_at_launch_and_started_again_when_it_dies(make
     servers = [child for child in children_of(daemon) if child[0] != zygotes[0][0]]
     assert [command[1:] for _, command in servers] == [["fork-server"]], servers
     check_invariant(stack, [first, second])
+
+
+REGRESSIONS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fuzz-regressions")
+
+
+def test_libheif_out_of_bounds_writes_found_by_fuzzing_fail_that_file_cleanly(tmp_path):
+    # Two 1 KB mutated HEICs on which Debian's libheif 1.15.1 allocates over 2 GB and then writes out
+    # of bounds (heif-convert and an unlimited process die with SIGSEGV). Under the child's address
+    # space limit the allocation fails first: a clean failure, and the photo next to them is done.
+    bad = [os.path.join(REGRESSIONS, name) for name in ("libheif-1.15.1-segv.heic", "libheif-1.15.1-slow-segv.heic")]
+    photo = jpeg_with_comment(tmp_path / "photo.jpg", "ordinary")
+    result = run(tmp_path, *bad, photo, "--jobs", 2)
+    assert result.code == 1, result.stderr[-3000:]
+    for path in bad:
+        line = failure_line(result, os.path.basename(path))
+        assert any(f": {code}: " in line for code in ("corrupt", "crashed", "limit")), line
+    assert (result.out / "photo" / "image.webp").exists(), result.stderr[-3000:]
