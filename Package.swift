@@ -196,7 +196,10 @@ let package = Package(
             dependencies: [
                 "DevStorageKit",
                 "StorageKit",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Tests/TestSupport",
@@ -204,7 +207,11 @@ let package = Package(
         ),
         .testTarget(
             name: "StorageKitTests",
-            dependencies: ["DevStorageKit", "StorageKit", "TestSupport"],
+            dependencies: [
+                "DevStorageKit", "StorageKit", "TestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
             resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),

@@ -21,7 +21,7 @@ public struct QueueClient: Sendable {
     public init(client: StorageClient) { self.client = client }
 
     /// Creates a queue client for an account.
-    public init(account: StorageAccount, transport: any StorageTransport = HTTPClient.shared, retryPolicy: RetryPolicy = .default, logger: Logger = Logger(label: "QueueKit")) {
+    public init(account: StorageAccount, transport: any StorageTransport = StorageHTTPClient.shared, retryPolicy: RetryPolicy = .default, logger: Logger = Logger(label: "QueueKit")) {
         self.init(client: StorageClient(account: account, transport: transport, retryPolicy: retryPolicy, logger: logger))
     }
 
@@ -93,7 +93,11 @@ public struct QueueClient: Sendable {
         let (_, body) = try await client.executeCollecting(
             StorageRequest(operation: "PeekMessages", method: .GET, encodedPath: Self.path(queue, "/messages"), query: [("peekonly", "true"), ("numofmessages", "\(count)")]),
             service: .queue)
-        return try Self.decodeList(body, operation: "PeekMessages").map { PeekedMessage(id: $0.MessageId, text: $0.MessageText ?? "", dequeueCount: $0.DequeueCount ?? 0) }
+        return try Self.decodeList(body, operation: "PeekMessages").map {
+            PeekedMessage(
+                id: $0.MessageId, text: $0.MessageText ?? "", dequeueCount: $0.DequeueCount ?? 0,
+                insertionTime: $0.InsertionTime.flatMap(HTTPDate.parse), expirationTime: Self.expiration($0.ExpirationTime))
+        }
     }
 
     /// Deletes a received message. Throws `StorageError` with `isLeaseLost` when the receipt is stale
@@ -147,6 +151,8 @@ public struct QueueClient: Sendable {
         }
     }
 
+    /// The expiration time Azure reports, `nil` for "never": Azure answers `Fri, 31 Dec 9999
+    /// 23:59:59 GMT` for a message sent with TTL −1.
     static func expiration(_ value: String?) -> Date? {
         guard let date = value.flatMap(HTTPDate.parse), date.timeIntervalSince1970 < 253_000_000_000 else { return nil }
         return date

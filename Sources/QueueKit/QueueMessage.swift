@@ -26,6 +26,10 @@ public struct PeekedMessage: Sendable, Equatable {
     public var text: String
     /// Deliveries so far.
     public var dequeueCount: Int
+    /// When it was put.
+    public var insertionTime: Date?
+    /// When it expires (`nil` when it never does: sent with TTL −1).
+    public var expirationTime: Date?
 }
 
 /// What Put Message answers.

@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import Hummingbird
 import Logging
 import NIOCore
@@ -17,15 +16,11 @@ func buildApplication(
     retryPolicy: RetryPolicy = .default,
     logger: Logger
 ) async throws -> some ApplicationProtocol {
-    // One client for every storage call: pooled connections (enough for the concurrent uploads'
-    // blocks), a connect timeout so "storage down" shows in seconds, not after the request deadline.
-    var httpConfiguration = HTTPClient.Configuration()
-    httpConfiguration.timeout = .init(connect: .seconds(5), read: .seconds(60))
-    httpConfiguration.connectionPool = .init(
-        idleTimeout: .seconds(60),
-        concurrentHTTP1ConnectionsPerHostSoftLimit: max(16, configuration.maxConcurrentUploads * configuration.staging.maxConcurrency))
-    httpConfiguration.decompression = .disabled
-    let httpClient = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: httpConfiguration)
+    // One client for every storage call, configured by StorageKit (no decompression, no redirects,
+    // 5 s connect timeout so "storage down" shows in seconds), its pool sized for the uploads' blocks.
+    let httpClient = StorageHTTPClient(
+        configuration: .stagedUploads(concurrentUploads: configuration.maxConcurrentUploads, blocksPerUpload: configuration.staging.maxConcurrency),
+        eventLoopGroup: MultiThreadedEventLoopGroup.singleton)
 
     let blobs = BlobClient(account: account, transport: httpClient, retryPolicy: retryPolicy, logger: logger)
     let queues = QueueClient(account: account, transport: httpClient, retryPolicy: retryPolicy, logger: logger)
@@ -78,7 +73,7 @@ func buildApplication(
 /// Shuts the storage HTTP client down after the server has finished its in-flight requests
 /// (the application stops its own services after the server).
 struct HTTPClientService: Service {
-    let client: HTTPClient
+    let client: StorageHTTPClient
 
     func run() async throws {
         try? await gracefulShutdown()

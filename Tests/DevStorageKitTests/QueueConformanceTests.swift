@@ -105,4 +105,30 @@ struct QueueConformanceTests {
             #expect(try await client.putMessage("jobs", Data(repeating: 7, count: 49_155).base64EncodedString()).errorCode == "MessageTooLarge")
         }
     }
+
+    @Test("messagettl=-1: Put, Peek, Get and Update all report ExpirationTime Fri, 31 Dec 9999 23:59:59 GMT, as Azure does")
+    func neverExpiresEverywhere() async throws {
+        try await withDevStorage { storage in
+            let client = StorageTestClient(storage)
+            try await client.createQueue("jobs")
+            let never = "Fri, 31 Dec 9999 23:59:59 GMT"
+            let put = try await client.putMessage("jobs", "forever", query: [("messagettl", "-1")])
+            #expect(put.status == 201)
+            #expect(put.element("ExpirationTime") == never)
+            let peek = try await client.send(.GET, .queue, "/jobs/messages", query: [("peekonly", "true")])
+            #expect(peek.element("ExpirationTime") == never)
+            let get = try await client.send(.GET, .queue, "/jobs/messages", query: [("visibilitytimeout", "30")])
+            #expect(get.element("ExpirationTime") == never)
+            let id = try #require(get.element("MessageId"))
+            let receipt = try #require(get.element("PopReceipt"))
+            let update = try await client.send(
+                .PUT, .queue, "/jobs/messages/\(id)", query: [("popreceipt", receipt), ("visibilitytimeout", "0")],
+                body: Data("<QueueMessage><MessageText>still forever</MessageText></QueueMessage>".utf8))
+            #expect(update.status == 204)
+            storage.clock.advance(by: 3_650 * 86_400)
+            let later = try await client.send(.GET, .queue, "/jobs/messages", query: [("peekonly", "true")])
+            #expect(later.elements("MessageText") == ["still forever"])
+            #expect(later.element("ExpirationTime") == never)
+        }
+    }
 }

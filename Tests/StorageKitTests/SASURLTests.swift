@@ -55,4 +55,35 @@ struct SASURLTests {
             #expect(values.signature == expected)
         }
     }
+
+    @Test("with a SAS credential: no link at all, never one carrying the account's own token")
+    func sasCredentialMakesNoLinks() async throws {
+        let token = "sv=2024-11-04&ss=bq&srt=sco&sp=rwdlacup&se=2030-01-01T00:00:00Z&sig=accountSecret%3D"
+        let connection = try ConnectionString(
+            "BlobEndpoint=https://mediaprod.blob.core.windows.net;QueueEndpoint=https://mediaprod.queue.core.windows.net;"
+                + "AccountName=mediaprod;SharedAccessSignature=\(token)")
+        let account = try StorageAccount(connectionString: connection)
+        let transport = ScriptedTransport([])
+        let blobs = BlobClient(account: account, transport: transport, retryPolicy: .fast)
+        var link: URL?
+        let error = await #expect(throws: StorageError.self) { link = try await blobs.sasURL("processed", "a.webp", now: now) }
+        #expect(error?.code == .cannotSign)
+        #expect(link == nil)
+        #expect(error.map { "\($0)".contains("accountSecret") } == false)
+        #expect(transport.seen.isEmpty)
+    }
+
+    @Test("with a key: the link is a read-only service SAS, never the key or an account SAS")
+    func keyMakesReadOnlyServiceSAS() async throws {
+        let account = StorageAccount(
+            name: "mediaprod", blobEndpoint: URL(string: "https://mediaprod.blob.core.windows.net")!,
+            queueEndpoint: URL(string: "https://mediaprod.queue.core.windows.net")!,
+            credential: .sharedKey(try SharedKeySigner(accountName: "mediaprod", accountKey: StorageDefaults.developmentAccountKey)))
+        let url = try await BlobClient(account: account).sasURL("processed", "a.webp", now: now)
+        let query = QueryString.decode(url.query(percentEncoded: true)!)
+        #expect(query.first { $0.name == "sp" }?.value == "r")
+        #expect(query.first { $0.name == "sr" }?.value == "b")
+        #expect(query.contains { $0.name == "ss" || $0.name == "srt" } == false)
+        #expect(url.absoluteString.contains(StorageDefaults.developmentAccountKey) == false)
+    }
 }

@@ -18,6 +18,8 @@ final class ScriptedTransport: StorageTransport {
         var url: String
         var headers: HTTPHeaders
         var body: ByteBuffer?
+        /// The per-attempt timeout the execute core gave this attempt.
+        var timeout: TimeAmount
     }
 
     private let state: NIOLockedValueBox<(answers: [Answer], seen: [Seen])>
@@ -38,7 +40,7 @@ final class ScriptedTransport: StorageTransport {
             body = collected
         }
         let answer = state.withLockedValue { state -> Answer in
-            state.seen.append(Seen(method: request.method, url: request.url, headers: request.headers, body: body))
+            state.seen.append(Seen(method: request.method, url: request.url, headers: request.headers, body: body, timeout: timeout))
             return state.answers.isEmpty ? fallback : state.answers.removeFirst()
         }
         switch answer {

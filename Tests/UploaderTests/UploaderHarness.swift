@@ -26,9 +26,12 @@ struct UploaderHarness: Sendable {
 
     var keyHeader: HTTPFields { [APIKeyMiddleware.apiKeyHeader: Self.key] }
 
-    /// Runs `body` against a fresh devstorage and uploader (configured by `configure`).
+    /// Runs `body` against a fresh devstorage and uploader (configured by `configure`; its storage
+    /// account made by `account`, the development key by default). The harness's own `blobs` and
+    /// `queues` always use the key.
     static func run(
         configure: (inout UploaderConfiguration) -> Void = { _ in },
+        account: (RunningDevStorage) throws -> StorageAccount = { $0.account },
         _ body: @escaping @Sendable (UploaderHarness) async throws -> Void
     ) async throws {
         try await withDevStorage { storage in
@@ -40,7 +43,7 @@ struct UploaderHarness: Sendable {
             var logger = Logger(label: "uploader.test")
             logger.logLevel = .warning
             let app = try await buildApplication(
-                configuration: configuration, account: storage.account, retryPolicy: .fast, logger: logger)
+                configuration: configuration, account: try account(storage), retryPolicy: .fast, logger: logger)
             let blobs = BlobClient(account: storage.account, retryPolicy: .fast)
             let queues = QueueClient(account: storage.account, retryPolicy: .fast)
             try await app.test(.live) { client in

@@ -52,7 +52,7 @@ public actor WorkloadIdentityCredential: TokenCredential {
 
     /// Creates the credential.
     public init(
-        settings: Settings, transport: any StorageTransport = HTTPClient.shared, refreshMargin: TimeInterval = 300,
+        settings: Settings, transport: any StorageTransport = StorageHTTPClient.shared, refreshMargin: TimeInterval = 300,
         logger: Logger = Logger(label: "StorageKit.WorkloadIdentity")
     ) {
         self.settings = settings

@@ -24,7 +24,7 @@ extension BlobClient {
         } catch let error as FileSystemError {
             throw StorageError(.invalidArgument, message: "cannot write \(path): \(error)", operation: "GetBlob")
         } catch {
-            throw StorageClient.transportError(error, operation: "GetBlob")
+            throw StorageClient.bodyError(error, operation: "GetBlob")
         }
         return written
     }

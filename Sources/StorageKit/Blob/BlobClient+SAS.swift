@@ -8,8 +8,11 @@ extension BlobClient {
     /// A URL that downloads one blob without other credentials, until `expiresIn` has passed.
     ///
     /// With an account key: a service SAS. On Microsoft Entra identity: a user-delegation SAS
-    /// (the delegation key is fetched once and cached). With a SAS credential the URL carries that
-    /// SAS as it is; anonymous accounts get the plain URL.
+    /// (the delegation key is fetched once and cached). Anonymous accounts get the plain URL.
+    ///
+    /// With a SAS credential it throws `StorageError.Code.cannotSign`: the account's own token (often
+    /// with write rights and a long life) is never handed out as a link. Callers fall back to links
+    /// that stream through themselves.
     ///
     /// - Parameters:
     ///   - permissions: permission letters, read-only (`r`) by default.
@@ -38,8 +41,10 @@ extension BlobClient {
                 try await self.userDelegationKey(start: start, expiry: expiry)
             }
             query = key.signBlobSAS(values, account: account.name, container: container, blobName: blob).encodedQuery
-        case .sharedAccessSignature(let token):
-            query = token
+        case .sharedAccessSignature:
+            throw StorageError(
+                .cannotSign, message: "a SAS credential cannot sign download links (its own token is never handed out)",
+                operation: "BlobSAS")
         case .anonymous:
             query = nil
         }

@@ -19,7 +19,7 @@ public struct BlobClient: Sendable {
     }
 
     /// Creates a blob client for an account.
-    public init(account: StorageAccount, transport: any StorageTransport = HTTPClient.shared, retryPolicy: RetryPolicy = .default, logger: Logger = Logger(label: "StorageKit.Blob")) {
+    public init(account: StorageAccount, transport: any StorageTransport = StorageHTTPClient.shared, retryPolicy: RetryPolicy = .default, logger: Logger = Logger(label: "StorageKit.Blob")) {
         self.init(client: StorageClient(account: account, transport: transport, retryPolicy: retryPolicy, logger: logger))
     }
 
@@ -117,6 +117,13 @@ public struct BlobClient: Sendable {
 
     /// Starts a download of the whole blob or of `range` (inclusive byte offsets; `upperBound` nil = to the end).
     public func download(_ container: String, _ blob: String, range: (offset: Int, count: Int?)? = nil, conditions: BlobConditions = .none) async throws -> Download {
+        try await download(container, blob, range: range, conditions: conditions, responseLimit: range?.count)
+    }
+
+    /// Starts a download whose caller reads at most `responseLimit` bytes (which decides its deadlines).
+    func download(
+        _ container: String, _ blob: String, range: (offset: Int, count: Int?)?, conditions: BlobConditions, responseLimit: Int?
+    ) async throws -> Download {
         var headers = HTTPHeaders()
         if let range {
             let end = range.count.map { "\(range.offset + $0 - 1)" } ?? ""
@@ -124,7 +131,9 @@ public struct BlobClient: Sendable {
         }
         Self.addConditions(conditions, to: &headers)
         let response = try await client.execute(
-            StorageRequest(operation: "GetBlob", method: .GET, encodedPath: Self.path(container, blob), headers: headers, expectedStatus: [200, 206]),
+            StorageRequest(
+                operation: "GetBlob", method: .GET, encodedPath: Self.path(container, blob), headers: headers, expectedStatus: [200, 206],
+                responseLimit: responseLimit),
             service: .blob)
         var properties = Self.properties(from: response.headers)
         var contentRange: (Int, Int, Int)?
@@ -138,11 +147,11 @@ public struct BlobClient: Sendable {
 
     /// Downloads a blob (or a range) into memory, up to `limit` bytes.
     public func downloadData(_ container: String, _ blob: String, range: (offset: Int, count: Int?)? = nil, limit: Int = 64 << 20) async throws -> ByteBuffer {
-        let download = try await download(container, blob, range: range)
+        let download = try await download(container, blob, range: range, conditions: .none, responseLimit: min(limit, range?.count ?? limit))
         do {
             return try await download.body.collect(upTo: limit)
         } catch {
-            throw StorageClient.transportError(error, operation: "GetBlob")
+            throw StorageClient.bodyError(error, operation: "GetBlob")
         }
     }
 
@@ -154,7 +163,7 @@ public struct BlobClient: Sendable {
         do {
             return (try await download.body.collect(upTo: count), download.properties)
         } catch {
-            throw StorageClient.transportError(error, operation: "GetBlob")
+            throw StorageClient.bodyError(error, operation: "GetBlob")
         }
     }
 

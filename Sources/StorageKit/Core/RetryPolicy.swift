@@ -12,24 +12,43 @@ public struct RetryPolicy: Sendable {
     public var baseDelay: Duration
     /// The longest backoff.
     public var maxDelay: Duration
-    /// How long one attempt may take to produce a response head.
+    /// How long one attempt of a data transfer (one block) may take to produce a response head.
     public var attemptTimeout: Duration
-    /// How long the whole operation, every attempt and wait included, may take.
+    /// How long a whole data transfer request (one block), every attempt and wait included, may take.
     public var overallTimeout: Duration
+    /// How long one attempt of a small operation may take to produce a response head.
+    public var smallAttemptTimeout: Duration
+    /// How long a whole small operation, every attempt and wait included, may take.
+    public var smallOverallTimeout: Duration
 
-    /// Creates a policy. The defaults follow the reliability doc: ≤ 3 retries, 0.8 s base, jitter.
+    /// Creates a policy. The defaults follow the reliability doc: ≤ 3 retries, 0.8 s base, jitter;
+    /// transfers 60 s per attempt and 300 s per block, small operations 10 s per attempt and 30 s
+    /// overall.
     public init(
         maxRetries: Int = 3,
         baseDelay: Duration = .milliseconds(800),
         maxDelay: Duration = .seconds(30),
         attemptTimeout: Duration = .seconds(60),
-        overallTimeout: Duration = .seconds(300)
+        overallTimeout: Duration = .seconds(300),
+        smallAttemptTimeout: Duration = .seconds(10),
+        smallOverallTimeout: Duration = .seconds(30)
     ) {
         self.maxRetries = maxRetries
         self.baseDelay = baseDelay
         self.maxDelay = maxDelay
         self.attemptTimeout = attemptTimeout
         self.overallTimeout = overallTimeout
+        self.smallAttemptTimeout = smallAttemptTimeout
+        self.smallOverallTimeout = smallOverallTimeout
+    }
+
+    /// The per-attempt timeout and overall deadline for a class of request. A small operation never
+    /// gets longer deadlines than a transfer (a policy with short general deadlines stays short).
+    public func deadlines(for deadlineClass: StorageRequest.DeadlineClass) -> (attempt: Duration, overall: Duration) {
+        if deadlineClass == .small {
+            return (min(smallAttemptTimeout, attemptTimeout), min(smallOverallTimeout, overallTimeout))
+        }
+        return (attemptTimeout, overallTimeout)
     }
 
     /// The default policy.

@@ -47,7 +47,7 @@ public struct StorageAccount: Sendable {
     }
 
     /// Builds the account from configuration values (see `StorageAccount.Configuration`).
-    public init(configuration: Configuration, transport: any StorageTransport = HTTPClient.shared) throws(StorageError) {
+    public init(configuration: Configuration, transport: any StorageTransport = StorageHTTPClient.shared) throws(StorageError) {
         let identity = configuration.workloadIdentity.map {
             StorageCredential.bearer(WorkloadIdentityCredential(settings: $0, transport: transport))
         }

@@ -9,12 +9,16 @@ import XMLCoder
 
 /// The one execute core every Blob and Queue call goes through:
 /// sign (afresh for every attempt) → send → decode errors → retry transient failures with jittered
-/// exponential backoff honouring `Retry-After`, within per-attempt and overall deadlines; with
-/// logger metadata and metrics per operation.
+/// exponential backoff honouring `Retry-After`, within the per-attempt and overall deadlines of the
+/// request's class (`StorageRequest.DeadlineClass`); with logger metadata and metrics per operation.
+///
+/// Cancellation stays cancellation: when the calling task is cancelled, `execute` throws
+/// `CancellationError` (never a `StorageError`, never retried), whatever the transport reported.
 public struct StorageClient: Sendable {
     /// The account called.
     public let account: StorageAccount
-    /// The transport (AsyncHTTPClient unless a test swaps it).
+    /// The transport (StorageKit's own AsyncHTTPClient, `StorageHTTPClient.shared`, unless the caller
+    /// passes one made by `StorageHTTPClient.make(_:)` or a test swaps it).
     public let transport: any StorageTransport
     /// The retry policy.
     public let retryPolicy: RetryPolicy
@@ -23,7 +27,7 @@ public struct StorageClient: Sendable {
 
     /// Creates a client.
     public init(
-        account: StorageAccount, transport: any StorageTransport = HTTPClient.shared, retryPolicy: RetryPolicy = .default,
+        account: StorageAccount, transport: any StorageTransport = StorageHTTPClient.shared, retryPolicy: RetryPolicy = .default,
         logger: Logger = Logger(label: "StorageKit")
     ) {
         self.account = account
@@ -39,7 +43,8 @@ public struct StorageClient: Sendable {
     /// The caller must consume or drop the body.
     public func execute(_ request: StorageRequest, service: Service) async throws -> HTTPClientResponse {
         let start = ContinuousClock.now
-        let deadline = start + retryPolicy.overallTimeout
+        let deadlines = retryPolicy.deadlines(for: request.deadlineClass)
+        let deadline = start + deadlines.overall
         let clientRequestID = UUID().uuidString.lowercased()
         var logger = self.logger
         logger[metadataKey: "storage.operation"] = "\(request.operation)"
@@ -54,7 +59,7 @@ public struct StorageClient: Sendable {
         while true {
             attempt += 1
             let remaining = deadline - ContinuousClock.now
-            let attemptTimeout = min(retryPolicy.attemptTimeout, remaining)
+            let attemptTimeout = min(deadlines.attempt, remaining)
             let failure: StorageError
             var retryAfter: Duration?
             do {
@@ -78,11 +83,15 @@ public struct StorageClient: Sendable {
             } catch let error as StorageError {
                 failure = error
             } catch {
+                if error is CancellationError { throw error }
                 failure = Self.transportError(error, operation: request.operation)
             }
+            // Whatever the transport made of it (a reset connection, a timeout), a cancelled task
+            // gets cancellation: never retried, never counted as a storage failure.
+            if Task.isCancelled { throw CancellationError() }
             let retriable = failure.isTransient && attempt <= retryPolicy.maxRetries
             let delay = retryPolicy.delay(beforeRetry: attempt, retryAfter: retryAfter)
-            guard retriable, ContinuousClock.now + delay < deadline, !Task.isCancelled else {
+            guard retriable, ContinuousClock.now + delay < deadline else {
                 Counter(label: StorageMetrics.errors, dimensions: dimensions + [("code", failure.code.rawValue)]).increment()
                 if failure.status == 404 || failure.status == 409 || failure.status == 412 || failure.status == 304 {
                     logger.debug("storage call failed", metadata: ["storage.error": "\(failure)"])
@@ -107,7 +116,7 @@ public struct StorageClient: Sendable {
         do {
             return (response, try await response.body.collect(upTo: limit))
         } catch {
-            throw Self.transportError(error, operation: request.operation)
+            throw Self.bodyError(error, operation: request.operation)
         }
     }
 
@@ -178,6 +187,13 @@ public struct StorageClient: Sendable {
         return StorageError(
             code.map { StorageError.Code(rawValue: $0) } ?? fallback, status: status, requestID: requestID,
             message: message ?? "HTTP \(status)", operation: operation)
+    }
+
+    /// A failure while reading a response body: `CancellationError` when the task was cancelled,
+    /// else the transport error.
+    static func bodyError(_ error: any Error, operation: String) -> any Error {
+        if error is CancellationError || Task.isCancelled { return CancellationError() }
+        return transportError(error, operation: operation)
     }
 
     /// Wraps a transport failure (connection refused or reset, timeout, …).

@@ -51,6 +51,8 @@ public struct StorageError: Error, Sendable, CustomStringConvertible {
         public static let tokenRequestFailed = Code(rawValue: "TokenRequestFailed")
         /// A caller-supplied argument is out of range.
         public static let invalidArgument = Code(rawValue: "InvalidArgument")
+        /// The credential cannot sign what was asked (a SAS credential asked for a download link).
+        public static let cannotSign = Code(rawValue: "CannotSign")
     }
 
     /// What went wrong.

@@ -21,11 +21,19 @@ public struct StorageRequest: Sendable {
     public var body: ByteBuffer?
     /// Statuses that count as success; anything else is an error.
     public var expectedStatus: Set<Int>
+    /// Which deadlines apply: a small operation's short ones or a data transfer's per-block ones
+    /// (`RetryPolicy.deadlines(for:)`).
+    public var deadlineClass: DeadlineClass
 
     /// Creates a request.
+    /// - Parameters:
+    ///   - responseLimit: the most response-body bytes the caller will read, when it caps them
+    ///     (a capped small read, like a status document, is a small operation).
+    ///   - deadlineClass: overrides `DeadlineClass.classify(operation:bodyBytes:responseLimit:)`.
     public init(
         operation: String, method: HTTPMethod, encodedPath: String, query: [(name: String, value: String)] = [],
-        headers: HTTPHeaders = [:], body: ByteBuffer? = nil, expectedStatus: Set<Int> = [200, 201, 202, 204, 206]
+        headers: HTTPHeaders = [:], body: ByteBuffer? = nil, expectedStatus: Set<Int> = [200, 201, 202, 204, 206],
+        responseLimit: Int? = nil, deadlineClass: DeadlineClass? = nil
     ) {
         self.operation = operation
         self.method = method
@@ -34,5 +42,7 @@ public struct StorageRequest: Sendable {
         self.headers = headers
         self.body = body
         self.expectedStatus = expectedStatus
+        self.deadlineClass =
+            deadlineClass ?? .classify(operation: operation, bodyBytes: body?.readableBytes ?? 0, responseLimit: responseLimit)
     }
 }

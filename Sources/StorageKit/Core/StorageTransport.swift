@@ -3,7 +3,9 @@ import Logging
 import NIOCore
 
 /// The one seam between StorageKit and the network: send a request, get the response head and a
-/// streamed body. AsyncHTTPClient is the default (see the README's design notes for why).
+/// streamed body. `StorageHTTPClient` (AsyncHTTPClient configured for storage: no decompression, no
+/// redirects) is the default; a plain `HTTPClient` also conforms, for callers that share one (they
+/// must configure it the same way).
 public protocol StorageTransport: Sendable {
     /// Sends `request`; the response must start within `timeout`.
     func execute(_ request: HTTPClientRequest, timeout: TimeAmount, logger: Logger) async throws -> HTTPClientResponse

@@ -49,7 +49,7 @@ struct Ingest: Sendable {
                 written.append(job)
             }
             for job in jobs {
-                let message = try await queues.send(queue, text: try job.messageText())
+                let message = try await queues.send(queue, job: job)
                 sent.append((job, message))
                 logger.info("job queued", metadata: ["job.id": "\(job.jobId)", "message.id": "\(message.id)", "blob": "\(job.input.blob)"])
             }
