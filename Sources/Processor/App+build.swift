@@ -15,10 +15,9 @@ func buildServices(
     configuration: ProcessorConfiguration, account: StorageAccount, registry: PrometheusCollectorRegistry? = nil,
     retryPolicy: RetryPolicy = .default, names: JobHandler.Names = .init(), logger: Logger
 ) async throws -> (services: [any Service], handler: JobHandler) {
-    var httpConfiguration = HTTPClient.Configuration()
-    httpConfiguration.timeout = .init(connect: .seconds(5), read: .seconds(120))
-    httpConfiguration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: max(8, configuration.concurrency * 4))
-    let httpClient = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: httpConfiguration)
+    // StorageKit's settings (no redirects, no decompression: a blob is the bytes its MD5 describes).
+    let httpConfiguration = StorageHTTPClient.Configuration(readTimeout: .seconds(120), maxConnectionsPerHost: max(8, configuration.concurrency * 4))
+    let httpClient = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: httpConfiguration.httpClientConfiguration)
     let blobs = BlobClient(account: account, transport: httpClient, retryPolicy: retryPolicy, logger: logger)
     let queues = QueueClient(account: account, transport: httpClient, retryPolicy: retryPolicy, logger: logger)
 
