@@ -64,7 +64,15 @@ struct Process: AsyncParsableCommand {
     var isolation: IsolationMode = .process
 
     func run() async throws {
-        let profile = try profile.map(ProcessingProfile.load(path:)) ?? ProcessingProfile()
+        try await run(profile: loadProfile())
+    }
+
+    func loadProfile() throws -> ProcessingProfile {
+        try profile.map(ProcessingProfile.load(path:)) ?? ProcessingProfile()
+    }
+
+    /// (main.swift calls this: it reads the profile before it forks the zygote.)
+    func run(profile: ProcessingProfile) async throws {
         let runner = MediaRunner(mode: isolation, limits: profile.limits)
         var failures = 0
         try await withThrowingTaskGroup(of: (String, Result<OneShot.Report, MediaError>).self) { group in

@@ -13,7 +13,8 @@ struct ChildRequest: Codable, Sendable {
     var out: String
     var outcome: String
     var stderr: String
-    var profile: ProcessingProfile
+    /// Absent when the fork server was forked with the profile (`ForkServer.inheritedProfile`).
+    var profile: ProcessingProfile?
 }
 
 /// The child's side of crash isolation, run in a process forked by the fork server for one file.
@@ -64,10 +65,11 @@ enum ChildJob {
 
     private static func execute(_ request: ChildRequest) async -> ChildOutcome {
         do {
-            try request.profile.limits.child.applyToThisProcess()
+            guard let profile = request.profile ?? ForkServer.inheritedProfile else { throw MediaError(.internal, "the request carries no profile") }
+            try profile.limits.child.applyToThisProcess()
             guard let mediaType = MediaType.known(mime: request.type) else { throw MediaError(.unsupported, "unknown media type \(request.type)") }
             try testHook(input: request.input)
-            return .init(report: try await MediaRun.run(input: request.input, type: mediaType, directory: request.out, profile: request.profile))
+            return .init(report: try await MediaRun.run(input: request.input, type: mediaType, directory: request.out, profile: profile))
         } catch let error as MediaError {
             return .init(error: error)
         } catch {

@@ -4,10 +4,10 @@ import Glibc
 import MediaKit
 import QueueKit
 
-/// The fork server behind crash isolation. At launch, before Swift's concurrency runtime or any
-/// library has started a thread, `processor serve` and `processor process` fork a copy of
-/// themselves (the "zygote", `zygote.c`): every codec library is already loaded in it, and it
-/// forks one child per file. A child therefore costs a fork — about a millisecond — instead of an
+/// The fork server behind crash isolation. Before Swift's concurrency runtime or any library has
+/// started a thread — at launch for `processor serve`, once its arguments and profile are read for
+/// `processor process` — the processor forks a copy of itself (the "zygote", `zygote.c`): every
+/// codec library is already loaded in it, and it forks one child per file. A child therefore costs a fork — about a millisecond — instead of an
 /// exec of a binary that maps 140 shared libraries (≈0.1 s of CPU and wall time per job, measured
 /// with `bench/isolation.sh`). Forking a process that never had a second thread is safe; forking
 /// the daemon itself is not (its locks, libdispatch's queues). If the zygote dies, the next job
@@ -25,34 +25,46 @@ enum ForkServer {
     /// The hidden command an exec'd fork server runs (the socket is its standard input).
     static let command = "fork-server"
 
-    /// Called first thing in `main`, single-threaded: starts the zygote for the commands that
-    /// isolate codec work, or serves as one when this process is an exec'd fork server (never returns then).
+    /// Called first thing in `main`, single-threaded: serves as a fork server when this process is
+    /// an exec'd one (never returns then), and starts the daemon's zygote, warmed up, for `serve`.
+    /// (`processor process` starts its own once its profile is loaded: `zygote(profile:warm:)`.)
     static func launch(arguments: [String]) {
         let command = arguments.dropFirst().first
-        if command == Self.command { serve(0, parent: getppid()) }
-        guard command == nil || command == "serve" || command == "process" else { return }
-        guard mp_thread_count() == 1 else { return }  // a library started a thread: the zygote comes from an exec instead
+        if command == Self.command { serve(0, parent: getppid(), warm: true) }
+        if command == nil || command == "serve" { zygote(profile: nil, warm: true) }
+    }
+
+    /// The profile the zygote was forked with: a request without one uses it.
+    nonisolated(unsafe) private(set) static var inheritedProfile: ProcessingProfile?
+
+    /// Forks the zygote, if this process still has one thread (otherwise the first job starts one
+    /// by exec). `profile` is the one its children use when a request carries none; `warm`: it runs
+    /// the image pipeline once first (a daemon's zygote forks many children; a one-shot command's
+    /// few, and its warm-up would only cost CPU).
+    static func zygote(profile: ProcessingProfile?, warm: Bool) {
+        guard launched == nil, mp_thread_count() == 1 else { return }
         var fds: [Int32] = [-1, -1]
         guard mp_socketpair(&fds) == 0 else { return }
         let parent = getpid()
+        inheritedProfile = profile
         let pid = fork()
         if pid == 0 {
             close(fds[0])
-            serve(fds[1], parent: parent)
+            serve(fds[1], parent: parent, warm: warm)
         }
         close(fds[1])
         guard pid > 0 else {
             close(fds[0])
+            inheritedProfile = nil
             return
         }
-        launched = ForkServerClient(socket: fds[0], serverPID: pid)
+        launched = ForkServerClient(socket: fds[0], serverPID: pid, hasProfile: profile != nil)
     }
 
-    /// The zygote: warmed up once (while its parent starts: measured, a cold zygote's children
-    /// take longer than the warm-up costs), then forking one child per request until its parent
-    /// closes the socket.
-    private static func serve(_ socket: Int32, parent: pid_t) -> Never {
-        warmUp()
+    /// The zygote: warmed up once (for a daemon, while it starts), then forking one child per
+    /// request until its parent closes the socket.
+    private static func serve(_ socket: Int32, parent: pid_t, warm: Bool) -> Never {
+        if warm { warmUp() }
         let status = mp_fork_server(socket, parent, childJob)
         _exit(status == 0 ? 0 : 70)
     }

@@ -16,6 +16,8 @@ final class ForkServerClient: @unchecked Sendable {
     private var serverPID: pid_t
     /// The launch zygote is this process's child to reap; an exec'd one is Foundation.Process's.
     private var reapServer: Bool
+    /// The server was forked with the profile every request uses (it is not sent).
+    private var hasProfile = false
     private var nextID: Int64 = 1
     private var jobs: [Int64: Job] = [:]
     /// Signalled each time a server ends (and, if ours to reap, has been reaped).
@@ -34,9 +36,10 @@ final class ForkServerClient: @unchecked Sendable {
         reapServer = false
     }
 
-    init(socket: Int32, serverPID: pid_t) {
+    init(socket: Int32, serverPID: pid_t, hasProfile: Bool) {
         self.socket = socket
         self.serverPID = serverPID
+        self.hasProfile = hasProfile
         reapServer = true
         startReader(socket)
     }
@@ -68,9 +71,6 @@ final class ForkServerClient: @unchecked Sendable {
             unlink(errorPath)
         }
         let request = ChildRequest(input: input, type: type, out: directory, outcome: outcomePath, stderr: errorPath, profile: profile)
-        var line = Data("\(id) ".utf8)
-        line.append(try JSONEncoder().encode(request))  // one line: JSON escapes newlines in strings
-        line.append(0x0A)
 
         let timedOut = Flag()
         let watchdog = Task { [self] in
@@ -81,7 +81,7 @@ final class ForkServerClient: @unchecked Sendable {
         defer { watchdog.cancel() }
         let ended = await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
-                start(id: id, line: line, continuation: continuation)
+                start(id: id, request: request, continuation: continuation)
             }
         } onCancel: {
             kill(id)
@@ -93,12 +93,13 @@ final class ForkServerClient: @unchecked Sendable {
             timedOut: timedOut.value, timeoutSeconds: Double(timeout.components.seconds))
     }
 
-    private func start(id: Int64, line: Data, continuation: CheckedContinuation<Result<ChildExit.Ending, MediaError>, Never>) {
+    private func start(id: Int64, request: ChildRequest, continuation: CheckedContinuation<Result<ChildExit.Ending, MediaError>, Never>) {
         lock.lock()
         if socket < 0 {
             do {
                 (socket, serverPID) = try ForkServer.exec()
                 reapServer = false
+                hasProfile = false
                 startReader(socket)
             } catch {
                 lock.unlock()
@@ -106,6 +107,11 @@ final class ForkServerClient: @unchecked Sendable {
                 return
             }
         }
+        var request = request
+        if hasProfile { request.profile = nil }  // the server has it: it was forked with it
+        var line = Data("\(id) ".utf8)
+        line.append((try? JSONEncoder().encode(request)) ?? Data())  // one line: JSON escapes newlines in strings
+        line.append(0x0A)
         jobs[id] = Job(continuation: continuation)
         let sent = line.withUnsafeBytes { Self.writeAll(socket, $0) }
         if !sent {
