@@ -25,20 +25,7 @@ extension BlobStore {
     /// One container directory, or nil when it was removed (incomplete) or quarantined (unreadable).
     private func loadContainer(_ account: String, _ name: String, quarantine: Quarantine) -> Container? {
         let directory = containerDirectory(account, name)
-        let recordPath = directory + "/container.json"
-        guard POSIXFile.isDirectory(directory) else {
-            quarantine.move(directory, reason: "not a container directory")
-            return nil
-        }
-        if !POSIXFile.exists(recordPath), !POSIXFile.containsFiles(directory) {
-            logger.warning("removing incomplete container directory", metadata: ["devstorage.path": "\(directory)"])
-            POSIXFile.removeTree(directory)
-            return nil
-        }
-        guard let record = StoreCoding.decode(ContainerRecord.self, at: recordPath) else {
-            quarantine.move(directory, reason: "container.json is missing, unreadable or does not decode")
-            return nil
-        }
+        guard let record = quarantine.record(ContainerRecord.self, "container.json", in: directory, kind: "container") else { return nil }
         var container = Container(record: record)
         var referenced = Set<String>()
         var quarantinedRecords = false

@@ -69,3 +69,27 @@ struct Quarantine: Sendable {
         return name
     }
 }
+
+extension Quarantine {
+    /// The record (`container.json`, `queue.json`) of a container or queue directory at start-up:
+    /// nil when the directory is not one (moved here), is an empty leftover of a create that
+    /// crashed before its record (removed: nothing in it was acknowledged), or its record does not
+    /// decode (the whole directory moved here).
+    func record<Record: Decodable>(_ type: Record.Type, _ recordName: String, in directory: String, kind: String) -> Record? {
+        let recordPath = directory + "/" + recordName
+        guard POSIXFile.isDirectory(directory) else {
+            move(directory, reason: "not a \(kind) directory")
+            return nil
+        }
+        if !POSIXFile.exists(recordPath), !POSIXFile.containsFiles(directory) {
+            logger.warning("removing incomplete \(kind) directory", metadata: ["devstorage.path": "\(directory)"])
+            POSIXFile.removeTree(directory)
+            return nil
+        }
+        guard let record = StoreCoding.decode(Record.self, at: recordPath) else {
+            move(directory, reason: "\(recordName) is missing, unreadable or does not decode")
+            return nil
+        }
+        return record
+    }
+}

@@ -60,20 +60,7 @@ actor QueueStore {
     /// One queue directory, or nil when it was removed (incomplete) or quarantined (unreadable).
     private func loadQueue(_ account: String, _ name: String, quarantine: Quarantine) -> Queue? {
         let directory = queueDirectory(account, name)
-        let recordPath = directory + "/queue.json"
-        guard POSIXFile.isDirectory(directory) else {
-            quarantine.move(directory, reason: "not a queue directory")
-            return nil
-        }
-        if !POSIXFile.exists(recordPath), !POSIXFile.containsFiles(directory) {
-            logger.warning("removing incomplete queue directory", metadata: ["devstorage.path": "\(directory)"])
-            POSIXFile.removeTree(directory)
-            return nil
-        }
-        guard let record = StoreCoding.decode(QueueRecord.self, at: recordPath) else {
-            quarantine.move(directory, reason: "queue.json is missing, unreadable or does not decode")
-            return nil
-        }
+        guard let record = quarantine.record(QueueRecord.self, "queue.json", in: directory, kind: "queue") else { return nil }
         var queue = Queue(record: record)
         for file in POSIXFile.list(directory + "/messages") {
             let path = directory + "/messages/" + file
