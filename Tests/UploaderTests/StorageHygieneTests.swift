@@ -47,13 +47,7 @@ struct StorageHygieneTests {
         ) { h in
             let accepted = try await h.client.execute(uri: "/upload", method: .post, headers: h.keyHeader, body: ByteBuffer(data: Self.jpeg))
             let jobId = try #require(accepted.json["jobId"] as? String)
-            let output = Data("RIFF....WEBPVP8 processed".utf8)
-            _ = try await h.blobs.putBlob("processed", "\(jobId)/image.webp", body: ByteBuffer(data: output))
-            let queued = try JobStatus.decode(Data(buffer: try await h.blobs.downloadData("jobstatus", "\(jobId).json")))
-            let done = queued.succeeded(
-                outputs: [.init(name: "image.webp", contentType: "image/webp", bytes: output.count, width: 10, height: 10, container: "processed", blob: "\(jobId)/image.webp")],
-                timings: ["totalSeconds": 0.1])
-            _ = try await h.blobs.putBlob("jobstatus", "\(jobId).json", body: ByteBuffer(data: try done.json()))
+            let output = try await h.completeAsProcessor(jobId)
 
             let status = try await h.client.execute(uri: "/jobs/\(jobId)", method: .get, headers: h.keyHeader)
             #expect(status.status == .ok)
