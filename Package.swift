@@ -238,7 +238,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ProcessorTests",
-            dependencies: ["MediaKit", "Processor", "QueueKit"],
+            dependencies: ["MediaKit", "Processor", "QueueKit", "StorageKit"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -3,26 +3,29 @@ import MediaKit
 import Yams
 
 /// The processing profile: what each kind of input becomes, and the limits untrusted files are
-/// decoded under. The default ships as `profiles/default.json`; Kubernetes mounts a ConfigMap over
+/// decoded under, and what happens to jobs that fail (`retry`). The default ships as `profiles/default.json`; Kubernetes mounts a ConfigMap over
 /// it. JSON or YAML (by extension).
 struct ProcessingProfile: Codable, Sendable, Equatable {
     var image: ImageProfile
     var video: VideoProfile
     var limits: MediaLimits
+    var retry: FailurePolicy
 
-    init(image: ImageProfile = .standard, video: VideoProfile = .init(), limits: MediaLimits = .init()) {
+    init(image: ImageProfile = .standard, video: VideoProfile = .init(), limits: MediaLimits = .init(), retry: FailurePolicy = .init()) {
         self.image = image
         self.video = video
         self.limits = limits
+        self.retry = retry
     }
 
-    enum CodingKeys: String, CodingKey { case image, video, limits }
+    enum CodingKeys: String, CodingKey { case image, video, limits, retry }
 
     init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         image = try c.decodeIfPresent(ImageProfile.self, forKey: .image) ?? .standard
         video = try c.decodeIfPresent(VideoProfile.self, forKey: .video) ?? .init()
         limits = try c.decodeIfPresent(MediaLimits.self, forKey: .limits) ?? .init()
+        retry = try c.decodeIfPresent(FailurePolicy.self, forKey: .retry) ?? .init()
     }
 
     struct Invalid: Error, CustomStringConvertible { let description: String }

@@ -11,8 +11,10 @@ import StorageKit
 /// | `processor.host` / `processor.port` | `PROCESSOR_HOST` / `PROCESSOR_PORT` | `0.0.0.0` / 8081: `/healthz`, `/readyz`, `/metrics` |
 /// | `processor.concurrency` | `PROCESSOR_CONCURRENCY` | one job per core |
 /// | `processor.visibility.timeout.seconds` | `PROCESSOR_VISIBILITY_TIMEOUT_SECONDS` | 300 (renewed at half) |
-/// | `processor.max.dequeue.count` | `PROCESSOR_MAX_DEQUEUE_COUNT` | 5: a message delivered more often goes to poison unprocessed |
-/// | `processor.retry.delay.seconds` | `PROCESSOR_RETRY_DELAY_SECONDS` | 10: a transient failure retries after this × the delivery count |
+/// | `processor.retry.delay.seconds` | `PROCESSOR_RETRY_DELAY_SECONDS` | the profile's `retry.firstDelaySeconds` (10): the first backoff after a transient failure |
+/// | `processor.retry.max.delay.seconds` | `PROCESSOR_RETRY_MAX_DELAY_SECONDS` | the profile's `retry.maxDelaySeconds` (900): the backoff doubles up to this |
+/// | `processor.max.dequeue.count` | `PROCESSOR_MAX_DEQUEUE_COUNT` | the profile's `retry.poisonAfterDeliveries` (8): transient failures poison only from this delivery on… |
+/// | `processor.poison.min.age.seconds` | `PROCESSOR_POISON_MIN_AGE_SECONDS` | the profile's `retry.poisonAfterSeconds` (21600): …and only once the first attempt is this old |
 /// | `processor.poll.max.interval.ms` | `PROCESSOR_POLL_MAX_INTERVAL_MS` | 1000: the longest wait between polls of an empty queue |
 /// | `processor.shutdown.grace.seconds` | `PROCESSOR_SHUTDOWN_GRACE_SECONDS` | 60: on SIGTERM running jobs get this long, then are released |
 /// | `processor.profile` | `PROCESSOR_PROFILE` | none: the built-in profile (the same as `profiles/default.json`) |
@@ -29,8 +31,6 @@ struct ProcessorConfiguration: Sendable {
     var port = 8081
     var concurrency = max(1, ProcessInfo.processInfo.activeProcessorCount)
     var visibilityTimeout = 300
-    var maxDequeueCount = 5
-    var retryDelaySeconds = 10
     var pollMaxInterval = Duration.milliseconds(1000)
     var shutdownGraceSeconds = 60
     var profile = ProcessingProfile()
@@ -51,11 +51,18 @@ struct ProcessorConfiguration: Sendable {
         port = config.int(forKey: "port", default: port)
         concurrency = max(1, config.int(forKey: "concurrency", default: concurrency))
         visibilityTimeout = max(2, config.int(forKey: "visibility.timeout.seconds", default: visibilityTimeout))
-        maxDequeueCount = max(1, config.int(forKey: "max.dequeue.count", default: maxDequeueCount))
-        retryDelaySeconds = max(0, config.int(forKey: "retry.delay.seconds", default: retryDelaySeconds))
         pollMaxInterval = .milliseconds(max(10, config.int(forKey: "poll.max.interval.ms", default: 1000)))
         shutdownGraceSeconds = config.int(forKey: "shutdown.grace.seconds", default: shutdownGraceSeconds)
         if let path = config.string(forKey: "profile"), !path.isEmpty { profile = try ProcessingProfile.load(path: path) }
+        // The retry policy lives in the profile; these keys override it (one deployment's outage
+        // tolerance without editing the profile).
+        var retry = profile.retry
+        retry.firstDelaySeconds = config.int(forKey: "retry.delay.seconds", default: retry.firstDelaySeconds)
+        retry.maxDelaySeconds = config.int(forKey: "retry.max.delay.seconds", default: max(retry.maxDelaySeconds, retry.firstDelaySeconds))
+        retry.poisonAfterDeliveries = config.int(forKey: "max.dequeue.count", default: retry.poisonAfterDeliveries)
+        retry.poisonAfterSeconds = config.int(forKey: "poison.min.age.seconds", default: retry.poisonAfterSeconds)
+        if let problem = retry.problem { throw ProcessingProfile.Invalid(description: problem) }
+        profile.retry = retry
         webhookURL = config.string(forKey: "webhook.url").flatMap { $0.isEmpty ? nil : $0 }
         webhookSecret = config.string(forKey: "webhook.secret", isSecret: true).flatMap { $0.isEmpty ? nil : $0 }
         createStorage = config.bool(forKey: "storage.create", default: createStorage)

@@ -110,7 +110,8 @@ public struct QueueClient: Sendable {
 
     /// Updates a received message: new visibility timeout (0 = visible now) and optionally new text.
     /// Returns the new pop receipt (the old one is dead) and when the message becomes visible.
-    public func update(_ queue: String, messageID: String, popReceipt: String, visibilityTimeout: Int, text: String? = nil) async throws -> (popReceipt: String, nextVisibleTime: Date?) {
+    /// `timeLimit` caps the call's overall deadline (a lease renewal's must end inside the held time).
+    public func update(_ queue: String, messageID: String, popReceipt: String, visibilityTimeout: Int, text: String? = nil, timeLimit: Duration? = nil) async throws -> (popReceipt: String, nextVisibleTime: Date?) {
         guard (0...604_800).contains(visibilityTimeout) else { throw StorageError(.invalidArgument, message: "visibility timeout must be 0…604800 s") }
         if let text, text.utf8.count > Self.maxMessageBytes { throw StorageError(.messageTooLarge, message: "message text over 64 KiB", operation: "UpdateMessage") }
         var headers: HTTPHeaders = [:]
@@ -118,7 +119,8 @@ public struct QueueClient: Sendable {
         let (response, _) = try await client.executeCollecting(
             StorageRequest(
                 operation: "UpdateMessage", method: .PUT, encodedPath: Self.path(queue, "/messages/" + QueryString.percentEncode(messageID)),
-                query: [("popreceipt", popReceipt), ("visibilitytimeout", "\(visibilityTimeout)")], headers: headers, body: text.map(Self.messageBody)),
+                query: [("popreceipt", popReceipt), ("visibilitytimeout", "\(visibilityTimeout)")], headers: headers, body: text.map(Self.messageBody),
+                timeLimit: timeLimit),
             service: .queue)
         guard let receipt = response.headers.first(name: "x-ms-popreceipt") else {
             throw StorageError(.invalidResponse, message: "Update Message answered no pop receipt", operation: "UpdateMessage")

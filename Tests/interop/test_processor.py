@@ -96,15 +96,18 @@ def test_q4_duplicate_delivery_gives_one_output_set(make_stack):
 
 
 def test_q5_transient_failures_poison_after_the_maximum_attempts(make_stack):
-    # Every Get Blob fails with 500: the job's status and input cannot be read, a transient failure.
+    # Reads of the uploaded file fail (the status document stays readable, so the first attempt's
+    # time is known); a policy of 3 deliveries and no minimum age gives up at the 3rd.
     stack = make_stack(processor={"PROCESSOR_STORAGE_RETRIES": "1", "PROCESSOR_STORAGE_RETRY_BASE_MS": "20",
-                                  "PROCESSOR_RETRY_DELAY_SECONDS": "1", "PROCESSOR_MAX_DEQUEUE_COUNT": "3"})
+                                  "PROCESSOR_RETRY_DELAY_SECONDS": "1", "PROCESSOR_MAX_DEQUEUE_COUNT": "3",
+                                  "PROCESSOR_POISON_MIN_AGE_SECONDS": "0"})
     stack.processor.stop()
     stack.storage.stop()
     stack.storage.process = None
     os.environ_backup = dict(os.environ)
     try:
-        os.environ.update(DEVSTORAGE_FAULTS_RATE="1", DEVSTORAGE_FAULTS_STATUS="500", DEVSTORAGE_FAULTS_OPERATIONS="GetBlob")
+        os.environ.update(DEVSTORAGE_FAULTS_RATE="1", DEVSTORAGE_FAULTS_STATUS="500", DEVSTORAGE_FAULTS_OPERATIONS="GetBlob",
+                          DEVSTORAGE_FAULTS_RESOURCES="rawfiles")
         stack.storage.start()
     finally:
         os.environ.clear()
@@ -125,7 +128,7 @@ def test_q5_transient_failures_poison_after_the_maximum_attempts(make_stack):
 
 
 def test_q6_a_message_delivered_too_often_is_quarantined_without_decoding(make_stack):
-    stack = make_stack(processor={"PROCESSOR_MAX_DEQUEUE_COUNT": "5"})
+    stack = make_stack(processor={"PROCESSOR_MAX_DEQUEUE_COUNT": "5", "PROCESSOR_POISON_MIN_AGE_SECONDS": "0"})
     stack.processor.stop()
     job_id = upload(stack, photos(1)[0])
     # Five deliveries that "crashed the worker": received and never completed.

@@ -22,6 +22,7 @@ extension DevStorageConfiguration {
     /// | `devstorage.faults.latency.ms` | `DEVSTORAGE_FAULTS_LATENCY_MS` | 0 |
     /// | `devstorage.faults.cut.after.bytes` | `DEVSTORAGE_FAULTS_CUT_AFTER_BYTES` | none (close the connection after this many response body bytes) |
     /// | `devstorage.faults.operations` | `DEVSTORAGE_FAULTS_OPERATIONS` | all; comma-separated operation names (`PutBlock,PutMessage`) the rate/latency/cut apply to |
+    /// | `devstorage.faults.resources` | `DEVSTORAGE_FAULTS_RESOURCES` | all; comma-separated containers or queues (`rawfiles`) the rate/latency/cut apply to |
     /// | `devstorage.faults.next.count` | `DEVSTORAGE_FAULTS_NEXT_COUNT` | 0 (apply `next.action` to the next N matching requests) |
     /// | `devstorage.faults.next.action` | `DEVSTORAGE_FAULTS_NEXT_ACTION` | `fail` (answer `next.status`), `drop` (process, then close without answering) or `cut` (close after `next.cut.after.bytes` body bytes) |
     /// | `devstorage.faults.next.status` | `DEVSTORAGE_FAULTS_NEXT_STATUS` | `devstorage.faults.status` |
@@ -38,7 +39,8 @@ extension DevStorageConfiguration {
             retryAfterSeconds: faults.int(forKey: "retry.after.seconds"),
             latencyMilliseconds: faults.int(forKey: "latency.ms", default: 0),
             cutAfterBytes: faults.int(forKey: "cut.after.bytes"),
-            operations: faults.string(forKey: "operations").map(StorageOperation.parseList))
+            operations: faults.string(forKey: "operations").map(StorageOperation.parseList),
+            resources: faults.string(forKey: "resources").map { Set($0.split(separator: ",").map { String($0.filter { $0 != " " }) }.filter { !$0.isEmpty }) })
         let nextCount = faults.int(forKey: "next.count", default: 0)
         if nextCount > 0 {
             let action: FaultRule.Action =

@@ -73,7 +73,7 @@ public final class FaultInjector: Sendable {
     public var injectedFailures: Int { state.withLock { $0.injected } }
 
     /// Decides what happens to one request (consumes a rule if one matches).
-    func decide(operation: StorageOperation, method: String) -> FaultDecision {
+    func decide(operation: StorageOperation, method: String, resource: String? = nil) -> FaultDecision {
         state.withLock { state in
             var decision = FaultDecision()
             let settings = state.settings
@@ -86,7 +86,9 @@ public final class FaultInjector: Sendable {
                 state.settings.rules[index].count -= 1
                 if state.settings.rules[index].count <= 0 { state.settings.rules.remove(at: index) }
             }
-            let applies = settings.operations.map { $0.contains(operation) } ?? true
+            let applies =
+                (settings.operations.map { $0.contains(operation) } ?? true)
+                && (settings.resources.map { resources in resource.map(resources.contains) ?? false } ?? true)
             if applies {
                 if decision.failureStatus == nil, settings.failureRate > 0, Double.random(in: 0..<1) < settings.failureRate {
                     decision.failureStatus = settings.failureStatus

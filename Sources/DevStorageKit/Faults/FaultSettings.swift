@@ -13,6 +13,8 @@ public struct FaultSettings: Sendable, Equatable {
     public var cutAfterBytes: Int?
     /// Operations that `failureRate`, `latencyMilliseconds` and `cutAfterBytes` apply to (nil = all).
     public var operations: Set<StorageOperation>?
+    /// Containers or queues they apply to (nil = all): a partial outage, e.g. only `rawfiles`.
+    public var resources: Set<String>?
     /// Deterministic faults: each rule applies to the next `count` matching requests (the first
     /// matching rule wins; rules are consumed in order).
     public var rules: [FaultRule]
@@ -20,8 +22,9 @@ public struct FaultSettings: Sendable, Equatable {
     /// Creates settings; the defaults inject nothing.
     public init(
         failureRate: Double = 0, failureStatus: Int = 503, retryAfterSeconds: Int? = nil, latencyMilliseconds: Int = 0,
-        cutAfterBytes: Int? = nil, operations: Set<StorageOperation>? = nil, rules: [FaultRule] = []
+        cutAfterBytes: Int? = nil, operations: Set<StorageOperation>? = nil, resources: Set<String>? = nil, rules: [FaultRule] = []
     ) {
+        self.resources = resources
         self.failureRate = failureRate
         self.failureStatus = failureStatus
         self.retryAfterSeconds = retryAfterSeconds

@@ -27,7 +27,7 @@ struct StorageResponder: HTTPResponder {
         case .queue: QueueController.operation(method: request.method, target: target, query: query)
         }
         logger[metadataKey: "devstorage.operation"] = .string(operation.rawValue)
-        let decision = faults.decide(operation: operation, method: request.method.rawValue)
+        let decision = faults.decide(operation: operation, method: request.method.rawValue, resource: target.resource)
         var response: Response
         do {
             if decision.latencyMilliseconds > 0 { try await Task.sleep(for: .milliseconds(decision.latencyMilliseconds)) }

@@ -7,8 +7,9 @@ import NIOFoundationCompat
 import QueueKit
 import StorageKit
 
-/// Handles one queue message, end to end: quarantine, parse, idempotency check, lease, download,
-/// process, upload, status, webhook, delete. Every path ends with the message deleted (done or
+/// Handles one queue message, end to end: parse, lease, idempotency check, quarantine, download,
+/// process, upload, status, webhook, delete; failures are settled by the `FailurePolicy`
+/// (`JobHandler+Failure.swift`). Every path ends with the message deleted (done or
 /// poisoned), released for a later retry, or left to a worker that took the lease over.
 struct JobHandler: Sendable {
     let blobs: BlobClient
@@ -32,33 +33,29 @@ struct JobHandler: Sendable {
         case succeeded, alreadyDone = "already_done", poisoned, retrying, released, leaseLost = "lease_lost"
     }
 
-    func handle(_ message: QueueMessage, logger baseLogger: Logger) async -> Outcome {
+    /// The retry policy (from the profile).
+    var policy: FailurePolicy { configuration.profile.retry }
+
+    /// Handles one message received at `receivedAt` (when the receive request was sent: the lease's
+    /// held time counts from it).
+    func handle(_ message: QueueMessage, receivedAt: ContinuousClock.Instant = .now, logger baseLogger: Logger) async -> Outcome {
         var logger = baseLogger
         logger[metadataKey: "queue.message_id"] = "\(message.id)"
-        // A message delivered more often than allowed is quarantined before anything decodes it:
-        // a file that crashes the worker cannot crash it forever.
         let job: MediaJob
         do {
             job = try JobMessage.job(from: message.text, rawContainer: names.rawContainer)
         } catch {
-            await poison(message, job: nil, code: "malformed", reason: "\(error)", logger: logger)
+            await poison(message, job: nil, code: "malformed", reason: "\(error)", lease: nil, logger: logger)
             return .poisoned
         }
         logger[metadataKey: "job.id"] = "\(job.jobId)"
         logger[metadataKey: "trace.id"] = "\(job.traceId)"
         let media = job.input.mediaType.hasPrefix("video/") ? "video" : "image"
-        if message.dequeueCount > configuration.maxDequeueCount {
-            await poison(
-                message, job: job, code: "max_deliveries",
-                reason: "max deliveries exceeded: delivered \(message.dequeueCount) times (limit \(configuration.maxDequeueCount)); not processed again",
-                logger: logger)
-            ProcessorMetrics.job(outcome: "poisoned", media: media)
-            return .poisoned
-        }
-
         do {
             let jobLogger = logger
-            let outcome = try await queues.withLease(message, in: names.queue, visibilityTimeout: configuration.visibilityTimeout, logger: logger) { lease in
+            let outcome = try await queues.withLease(
+                message, in: names.queue, visibilityTimeout: configuration.visibilityTimeout, receivedAt: receivedAt, logger: logger
+            ) { lease in
                 try await run(job, message: message, lease: lease, logger: jobLogger)
             }
             ProcessorMetrics.job(outcome: outcome.rawValue, media: media)
@@ -71,30 +68,43 @@ struct JobHandler: Sendable {
             ProcessorMetrics.job(outcome: "released", media: media)
             return .released
         } catch {
+            // A failure of the lease itself (releasing or deleting): the message comes back when
+            // its visibility ends.
             logger.error("job failed unexpectedly", metadata: ["error": "\(error)"])
             return .retrying
         }
     }
 
-    /// The work under the lease.
+    /// The work under the lease. Every failure goes to `settle`, which asks the policy.
     private func run(_ job: MediaJob, message: QueueMessage, lease: MessageLease, logger: Logger) async throws -> Outcome {
         var clock = Stopwatch()
-        let existing: JobStatus?
+        var attempt = Attempt(job: job)
         do {
-            existing = try await status(of: job.jobId)
+            attempt.stored = try await storedStatus(of: job.jobId)
         } catch {
-            return try await retryLater(lease, message: message, job: job, reason: "reading the job status: \(error)", logger: logger)
+            return try await settle(error, message: message, attempt: attempt, lease: lease, logger: logger)
         }
-        if let existing, existing.status == .succeeded || existing.status == .failed {
+        if let existing = attempt.stored?.status, existing.status == .succeeded || existing.status == .failed {
             logger.info("already done; deleting the redelivered message", metadata: ["status": "\(existing.status.rawValue)"])
             try await lease.complete()
             return .alreadyDone
         }
-        let base = (existing ?? JobStatus(queued: job)).processing(attempt: message.dequeueCount)
+        // A message that keeps coming back without an answer (a worker that dies on it) has had its
+        // chances by the same rule as transient failures; it is quarantined before anything decodes
+        // it. Never tried: its age counts from when it was queued.
+        let previous = message.dequeueCount - 1
+        if previous >= policy.poisonAfterDeliveries,
+            policy.gaveUp(delivery: previous, age: attempt.age(orSince: message.insertionTime))
+        {
+            let reason =
+                "max deliveries exceeded: delivered \(message.dequeueCount) times (limit \(policy.poisonAfterDeliveries) over \(policy.poisonAfterSeconds) s) without an answer; not processed again"
+            return try await giveUp(code: "max_deliveries", reason: reason, message: message, attempt: attempt, lease: lease, logger: logger)
+        }
+        let base = attempt.document.processing(attempt: message.dequeueCount)
         do {
-            // The ETag of our `processing` document: the final write is conditional on it, so when two
-            // deliveries of one job race, exactly one writes the done marker.
-            let claimed = try await write(base)
+            // The ETag of our `processing` document: the final write (succeeded or failed) is
+            // conditional on it, so when two deliveries of one job race, exactly one writes it.
+            attempt.claim(base, etag: try await write(base))
             var timings: [String: Double] = [:]
             let work = WorkDirectory(parent: configuration.tempDirectory, jobId: job.jobId)
             defer { work.remove() }  // a video's input and outputs, on every path
@@ -119,9 +129,7 @@ struct JobHandler: Sendable {
             if let main = outputs.first, job.input.bytes > 0 {
                 done.compressionRatio = (Double(main.bytes) / Double(job.input.bytes) * 10_000).rounded() / 10_000
             }
-            do {
-                try await write(done, ifMatch: claimed)  // the status document, written last, marks the job done
-            } catch let error as StorageError where error.status == 412 {
+            guard try await writeFinal(done, attempt: attempt) else {
                 logger.info("already done by another delivery; deleting this one")
                 try await lease.complete()
                 return .alreadyDone
@@ -130,31 +138,8 @@ struct JobHandler: Sendable {
             logger.info("job succeeded", metadata: ["outputs": "\(outputs.count)", "seconds": "\(timings.values.reduce(0, +))"])
             await notify(done, logger: logger)
             return .succeeded
-        } catch let error as MediaError where error.isPermanent {
-            let failed = base.failed(code: error.code.rawValue, reason: error.reason)
-            _ = try? await write(failed)
-            await poison(message, job: job, code: error.code.rawValue, reason: error.reason, logger: logger, lease: lease)
-            await notify(failed, logger: logger)
-            return .poisoned
-        } catch let error where error is CancellationError || (error as? MediaError)?.code == .cancelled {
-            // Shutdown past the grace period (or a lost lease): make the message visible again at
-            // once. The request runs in its own task because this one is cancelled.
-            let released = await Task { () -> (any Error)? in
-                do {
-                    try await lease.release(after: 0)
-                    return nil
-                } catch {
-                    return error
-                }
-            }.value
-            if let released {
-                logger.warning("stopped; releasing the message failed, it returns after its visibility timeout", metadata: ["error": "\(released)"])
-            } else {
-                logger.info("stopped; the message was released for another worker")
-            }
-            throw CancellationError()
         } catch {
-            return try await retryLater(lease, message: message, job: job, reason: "\(error)", logger: logger)
+            return try await settle(error, message: message, attempt: attempt, lease: lease, logger: logger)
         }
     }
 
@@ -178,6 +163,8 @@ struct JobHandler: Sendable {
             head = try await blobs.downloadPrefix(job.input.container, job.input.blob, count: MediaType.sniffLength)
         } catch let error as StorageError where error.status == 416 {
             throw MediaError(.corrupt, "the file is empty")
+        } catch let error as StorageError where error.isNotFound {
+            throw PermanentJobFailure(code: "input_missing", reason: "the uploaded file \(job.input.container)/\(job.input.blob) no longer exists (\(error.code))")
         }
         guard let type = MediaType.sniff(head.bytes.readableBytesView) else {
             throw MediaError(.unsupported, "not a supported image or video format")
@@ -220,71 +207,6 @@ struct JobHandler: Sendable {
             timings[stage] = seconds
             ProcessorMetrics.stage(stage, seconds: seconds)
         }
-    }
-
-    /// Transient failure: visible again after a growing delay — or, on the last allowed delivery,
-    /// poisoned with the reason.
-    private func retryLater(_ lease: MessageLease, message: QueueMessage, job: MediaJob, reason: String, logger: Logger) async throws -> Outcome {
-        if message.dequeueCount >= configuration.maxDequeueCount {
-            let current = (try? await status(of: job.jobId)).flatMap { $0 } ?? JobStatus(queued: job)
-            _ = try? await write(current.failed(code: "transient", reason: "gave up after \(message.dequeueCount) attempts: \(reason)"))
-            await poison(message, job: job, code: "transient", reason: "gave up after \(message.dequeueCount) attempts: \(reason)", logger: logger, lease: lease)
-            return .poisoned
-        }
-        let delay = configuration.retryDelaySeconds * message.dequeueCount
-        logger.warning("transient failure; retrying later", metadata: ["reason": "\(reason)", "retry.after.seconds": "\(delay)"])
-        try await lease.release(after: delay)
-        return .retrying
-    }
-
-    /// Sends the message to the poison queue (never expiring) with the reason, then deletes it.
-    private func poison(_ message: QueueMessage, job: MediaJob?, code: String, reason: String, logger: Logger, lease: MessageLease? = nil) async {
-        let entry = PoisonMessage(
-            jobId: job?.jobId, code: code, reason: reason, dequeueCount: message.dequeueCount, originalMessageId: message.id, input: job?.input,
-            originalText: message.text)
-        do {
-            if let job, lease == nil {
-                // Quarantined before processing: record the failure too, before the poison entry,
-                // so whoever sees the entry finds the status document already `failed`.
-                let current = (try? await status(of: job.jobId)).flatMap { $0 } ?? JobStatus(queued: job)
-                if current.status != .succeeded { _ = try? await write(current.failed(code: code, reason: reason)) }
-            }
-            _ = try await queues.send(names.poisonQueue, text: try entry.messageText(), timeToLive: -1)
-            if let lease {
-                try await lease.complete()
-            } else {
-                try await queues.delete(names.queue, messageID: message.id, popReceipt: message.popReceipt)
-            }
-            ProcessorMetrics.poisoned()
-            logger.error("job poisoned", metadata: ["code": "\(code)", "reason": "\(reason)"])
-        } catch {
-            // The message stays; it comes back and is quarantined again (the poison entry is keyed
-            // by the original message id for whoever inspects duplicates).
-            logger.error("could not poison the message", metadata: ["error": "\(error)"])
-        }
-    }
-
-    private func notify(_ status: JobStatus, logger: Logger) async {
-        guard let webhook, let body = try? status.json() else { return }
-        await webhook.deliver(body, jobId: status.jobId, logger: logger)
-    }
-
-    func status(of jobId: String) async throws -> JobStatus? {
-        do {
-            let buffer = try await blobs.downloadData(names.statusContainer, "\(jobId).json", limit: 1 << 20)
-            return try JobStatus.decode(Data(buffer: buffer))
-        } catch let error as StorageError where error.isNotFound {
-            return nil
-        }
-    }
-
-    /// Writes a status document; returns its ETag.
-    @discardableResult
-    private func write(_ status: JobStatus, ifMatch etag: String? = nil) async throws -> String {
-        try await blobs.putBlob(
-            names.statusContainer, "\(status.jobId).json", body: ByteBuffer(data: try status.json()),
-            options: BlobUploadOptions(contentType: "application/json", conditions: BlobConditions(ifMatch: etag))
-        ).etag
     }
 }
 

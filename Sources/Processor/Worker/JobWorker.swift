@@ -31,6 +31,7 @@ struct JobWorker: Service {
                     continue
                 }
                 let messages: [QueueMessage]
+                let receivedAt = ContinuousClock.now  // the leases' held time counts from the request
                 do {
                     messages = try await queues.receive(
                         handler.names.queue, count: min(32, free), visibilityTimeout: configuration.visibilityTimeout)
@@ -52,7 +53,7 @@ struct JobWorker: Service {
                     let handler = self.handler
                     let logger = self.logger
                     group.addTask {
-                        _ = await handler.handle(message, logger: logger)
+                        _ = await handler.handle(message, receivedAt: receivedAt, logger: logger)
                         ProcessorMetrics.setInFlight(inFlight.add(-1))
                         signalSlot.yield()
                     }

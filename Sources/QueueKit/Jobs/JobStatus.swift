@@ -101,6 +101,9 @@ public struct JobStatus: Codable, Sendable, Equatable {
     public var timings: [String: Double]
     /// Deliveries so far.
     public var attempts: Int
+    /// When the first delivery started processing (the retry policy's age of the job); absent
+    /// until then, and reset when an operator replays the job.
+    public var firstAttemptAt: Date?
     /// The source video, for videos.
     public var media: SourceMedia?
     /// Bytes of the main output / bytes of the input, when done.
@@ -121,7 +124,7 @@ public struct JobStatus: Codable, Sendable, Equatable {
         self.updatedAt = now.jobPrecision
     }
 
-    enum CodingKeys: String, CodingKey { case jobId, status, input, outputs, error, timings, attempts, media, compressionRatio, createdAt, updatedAt }
+    enum CodingKeys: String, CodingKey { case jobId, status, input, outputs, error, timings, attempts, firstAttemptAt, media, compressionRatio, createdAt, updatedAt }
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
@@ -132,6 +135,7 @@ public struct JobStatus: Codable, Sendable, Equatable {
         try container.encode(error, forKey: .error)  // explicit null
         try container.encode(timings, forKey: .timings)
         try container.encode(attempts, forKey: .attempts)
+        try container.encodeIfPresent(firstAttemptAt, forKey: .firstAttemptAt)
         try container.encodeIfPresent(media, forKey: .media)
         try container.encodeIfPresent(compressionRatio, forKey: .compressionRatio)
         try container.encode(createdAt, forKey: .createdAt)
@@ -143,6 +147,7 @@ public struct JobStatus: Codable, Sendable, Equatable {
         var next = self
         next.status = .processing
         next.attempts = attempt
+        next.firstAttemptAt = firstAttemptAt ?? now.jobPrecision
         next.updatedAt = now.jobPrecision
         return next
     }

@@ -147,9 +147,17 @@ public struct BlobClient: Sendable {
 
     /// Downloads a blob (or a range) into memory, up to `limit` bytes.
     public func downloadData(_ container: String, _ blob: String, range: (offset: Int, count: Int?)? = nil, limit: Int = 64 << 20) async throws -> ByteBuffer {
+        try await downloadDocument(container, blob, range: range, limit: limit).bytes
+    }
+
+    /// Downloads a blob (or a range) into memory, up to `limit` bytes, with its properties: a
+    /// document read for a conditional write back (`properties.etag`).
+    public func downloadDocument(_ container: String, _ blob: String, range: (offset: Int, count: Int?)? = nil, limit: Int = 1 << 20) async throws
+        -> (bytes: ByteBuffer, properties: BlobProperties)
+    {
         let download = try await download(container, blob, range: range, conditions: .none, responseLimit: min(limit, range?.count ?? limit))
         do {
-            return try await download.body.collect(upTo: limit)
+            return (try await download.body.collect(upTo: limit), download.properties)
         } catch {
             throw StorageClient.bodyError(error, operation: "GetBlob")
         }

@@ -44,7 +44,7 @@ public struct StorageClient: Sendable {
     public func execute(_ request: StorageRequest, service: Service) async throws -> HTTPClientResponse {
         let start = ContinuousClock.now
         let deadlines = retryPolicy.deadlines(for: request.deadlineClass)
-        let deadline = start + deadlines.overall
+        let deadline = start + min(deadlines.overall, request.timeLimit ?? deadlines.overall)
         let clientRequestID = UUID().uuidString.lowercased()
         var logger = self.logger
         logger[metadataKey: "storage.operation"] = "\(request.operation)"
@@ -52,6 +52,7 @@ public struct StorageClient: Sendable {
         let dimensions = [("operation", request.operation)]
         var attempt = 0
         var refreshedToken = false
+        var uncertain = false  // an earlier attempt may have taken effect
         defer {
             let elapsed = ContinuousClock.now - start
             Timer(label: StorageMetrics.duration, dimensions: dimensions).recordNanoseconds(Int64(elapsed.seconds * 1e9))
@@ -60,7 +61,7 @@ public struct StorageClient: Sendable {
             attempt += 1
             let remaining = deadline - ContinuousClock.now
             let attemptTimeout = min(deadlines.attempt, remaining)
-            let failure: StorageError
+            var failure: StorageError
             var retryAfter: Duration?
             do {
                 let httpRequest = try await prepare(
@@ -89,6 +90,8 @@ public struct StorageClient: Sendable {
             // Whatever the transport made of it (a reset connection, a timeout), a cancelled task
             // gets cancellation: never retried, never counted as a storage failure.
             if Task.isCancelled { throw CancellationError() }
+            failure.afterUncertainAttempt = uncertain
+            uncertain = uncertain || failure.mayHaveTakenEffect
             let retriable = failure.isTransient && attempt <= retryPolicy.maxRetries
             let delay = retryPolicy.delay(beforeRetry: attempt, retryAfter: retryAfter)
             guard retriable, ContinuousClock.now + delay < deadline else {

@@ -65,6 +65,11 @@ public struct StorageError: Error, Sendable, CustomStringConvertible {
     public let message: String?
     /// The operation that failed, e.g. `PutBlob`.
     public var operation: String?
+    /// An earlier attempt of the same call may have taken effect: it timed out, lost its connection
+    /// or got a 5xx before this error ended the call. A 404 from a retried Delete, a 409 from a
+    /// retried create-only write or a stale pop receipt from a retried Update Message can then be
+    /// the caller's own earlier success (the execute core sets it).
+    public var afterUncertainAttempt = false
 
     /// Creates an error.
     public init(_ code: Code, status: Int? = nil, requestID: String? = nil, message: String? = nil, operation: String? = nil) {
@@ -93,4 +98,12 @@ public struct StorageError: Error, Sendable, CustomStringConvertible {
 
     /// A 404 of any kind.
     public var isNotFound: Bool { status == 404 }
+
+    /// The request may have been carried out although no success answer arrived: no response
+    /// (transport failure, timeout) or a 5xx other than 503 `ServerBusy` (which Azure sends before
+    /// doing anything).
+    var mayHaveTakenEffect: Bool {
+        guard let status else { return code == .transport || code == .timeout }
+        return status >= 500 && code != .serverBusy
+    }
 }

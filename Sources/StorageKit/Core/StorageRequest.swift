@@ -24,17 +24,22 @@ public struct StorageRequest: Sendable {
     /// Which deadlines apply: a small operation's short ones or a data transfer's per-block ones
     /// (`RetryPolicy.deadlines(for:)`).
     public var deadlineClass: DeadlineClass
+    /// A shorter overall deadline than the class's, when the caller has one (a lease renewal must
+    /// end well inside the visibility it still holds).
+    public var timeLimit: Duration?
 
     /// Creates a request.
     /// - Parameters:
     ///   - responseLimit: the most response-body bytes the caller will read, when it caps them
     ///     (a capped small read, like a status document, is a small operation).
     ///   - deadlineClass: overrides `DeadlineClass.classify(operation:bodyBytes:responseLimit:)`.
+    ///   - timeLimit: caps the overall deadline (every attempt and wait included).
     public init(
         operation: String, method: HTTPMethod, encodedPath: String, query: [(name: String, value: String)] = [],
         headers: HTTPHeaders = [:], body: ByteBuffer? = nil, expectedStatus: Set<Int> = [200, 201, 202, 204, 206],
-        responseLimit: Int? = nil, deadlineClass: DeadlineClass? = nil
+        responseLimit: Int? = nil, deadlineClass: DeadlineClass? = nil, timeLimit: Duration? = nil
     ) {
+        self.timeLimit = timeLimit
         self.operation = operation
         self.method = method
         self.encodedPath = encodedPath

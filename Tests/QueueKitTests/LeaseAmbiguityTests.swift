@@ -1,0 +1,120 @@
+import DevStorageKit
+import Foundation
+import QueueKit
+import StorageKit
+import Synchronization
+import TestSupport
+import Testing
+
+/// Lease semantics when an answer is lost (devstorage's `drop` fault: the request is carried out,
+/// then the connection closes without an answer) or late.
+@Suite("Lease renewal and completion under lost and late answers")
+struct LeaseAmbiguityTests {
+    @Test("a renewal whose answer is lost never cancels work while the message is still held")
+    func lostRenewalAnswer() async throws {
+        try await withDevStorage { devstorage in
+            let queues = QueueClient(account: devstorage.account, retryPolicy: .fast)
+            try await queues.createQueue("work")
+            try await queues.send("work", text: "job")
+            let start = ContinuousClock.now
+            let message = try #require(try await queues.receive("work", visibilityTimeout: 6).first)
+            // The first renewal (at 3 s) is carried out but its answer never arrives; the retry
+            // meets a stale receipt — its own earlier success.
+            devstorage.faults.dropNextResponses(1, operation: .updateMessage)
+            let stolen = Atomic<Int>(0)
+            let renewable = try await queues.withLease(message, in: "work", visibilityTimeout: 6, receivedAt: start) { lease in
+                while ContinuousClock.now < start + .seconds(4.5) {
+                    stolen.add(try await queues.receive("work", visibilityTimeout: 30).count, ordering: .relaxed)
+                    try await Task.sleep(for: .milliseconds(200))
+                }
+                try await lease.complete()  // cannot delete without the receipt: the message returns
+                return lease.isRenewable
+            }
+            #expect(renewable == false)
+            #expect(stolen.load(ordering: .relaxed) == 0)
+            // The renewal was carried out: the message is invisible until its visibility ends, then
+            // back for whoever finds the job done.
+            #expect(try await queues.receive("work").isEmpty)
+            devstorage.faults.advanceClock(by: 7)
+            let again = try #require(try await queues.receive("work").first)
+            #expect(again.id == message.id && again.dequeueCount == 2)
+        }
+    }
+
+    @Test("after a lost renewal answer the work stops when the visibility it bought ends")
+    func lostRenewalThenEnd() async throws {
+        try await withDevStorage { devstorage in
+            let queues = QueueClient(account: devstorage.account, retryPolicy: .fast)
+            try await queues.createQueue("work")
+            try await queues.send("work", text: "long job")
+            let start = ContinuousClock.now
+            let message = try #require(try await queues.receive("work", visibilityTimeout: 4).first)
+            devstorage.faults.dropNextResponses(1, operation: .updateMessage)
+            let error = await #expect(throws: LeaseLostError.self) {
+                try await queues.withLease(message, in: "work", visibilityTimeout: 4, receivedAt: start) { _ in
+                    try await Task.sleep(for: .seconds(60))
+                }
+            }
+            #expect(error?.reason.contains("answer was lost") == true)
+            // Stopped a margin before the held time (renewal at ~2 s + 4 s) ran out, not at 60 s.
+            #expect(ContinuousClock.now - start < .seconds(20))
+        }
+    }
+
+    @Test("a delete whose answer is lost counts as deleted")
+    func lostDeleteAnswer() async throws {
+        try await withDevStorage { devstorage in
+            let queues = QueueClient(account: devstorage.account, retryPolicy: .fast)
+            try await queues.createQueue("work")
+            try await queues.send("work", text: "job")
+            let message = try #require(try await queues.receive("work", visibilityTimeout: 30).first)
+            devstorage.faults.dropNextResponses(1, operation: .deleteMessage)
+            try await queues.withLease(message, in: "work", visibilityTimeout: 30) { lease in
+                try await lease.complete()
+            }
+            #expect(try await queues.approximateMessageCount("work") == 0)
+            #expect(devstorage.faults.settings.rules.isEmpty)  // the drop did happen
+        }
+    }
+
+    @Test("a release whose answer is lost counts as released")
+    func lostReleaseAnswer() async throws {
+        try await withDevStorage { devstorage in
+            let queues = QueueClient(account: devstorage.account, retryPolicy: .fast)
+            try await queues.createQueue("work")
+            try await queues.send("work", text: "job")
+            let message = try #require(try await queues.receive("work", visibilityTimeout: 30).first)
+            devstorage.faults.dropNextResponses(1, operation: .updateMessage)
+            try await queues.withLease(message, in: "work", visibilityTimeout: 30) { lease in
+                try await lease.release(after: 0)
+            }
+            #expect(try await queues.receive("work").first?.id == message.id)
+        }
+    }
+
+    @Test("a renewal that cannot end inside the held time gives the lease up before others can receive the message")
+    func lateRenewal() async throws {
+        try await withDevStorage { devstorage in
+            let queues = QueueClient(account: devstorage.account, retryPolicy: .fast)
+            try await queues.createQueue("work")
+            try await queues.send("work", text: "job")
+            let start = ContinuousClock.now
+            let message = try #require(try await queues.receive("work", visibilityTimeout: 6).first)
+            // Every Update Message now takes 8 s to be answered.
+            devstorage.faults.update { $0.latencyMilliseconds = 8_000; $0.operations = [.updateMessage] }
+            let stolen = Atomic<Int>(0)
+            await #expect(throws: LeaseLostError.self) {
+                try await queues.withLease(message, in: "work", visibilityTimeout: 6, receivedAt: start) { _ in
+                    // Another worker polls while this one works, until the lease is given up (or
+                    // for 15 s: a lease that outlives its visibility ends the body normally).
+                    while ContinuousClock.now < start + .seconds(15) {
+                        stolen.add(try await queues.receive("work", visibilityTimeout: 30).count, ordering: .relaxed)
+                        try await Task.sleep(for: .milliseconds(200))
+                    }
+                }
+            }
+            #expect(stolen.load(ordering: .relaxed) == 0)
+            devstorage.faults.reset()
+        }
+    }
+}
