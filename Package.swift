@@ -238,7 +238,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ProcessorTests",
-            dependencies: ["MediaKit", "Processor", "QueueKit", "StorageKit"],
+            dependencies: ["MediaKit", "Processor", "QueueKit", "StorageKit", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
