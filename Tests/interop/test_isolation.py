@@ -81,16 +81,17 @@ def clip(tmp_path, seconds=20):
 
 def test_a_hung_decoder_is_killed_at_the_wall_clock_limit_and_the_daemon_goes_on(tmp_path, monkeypatch):
     # PROCESSOR_TEST_HANG_MARKER: the child sleeps for ever (no CPU), as a deadlocked library would;
-    # with a 1 s job limit the parent kills it after 1.1 × 1 + 10 s and names the limit.
+    # an image's own wall-clock limit (limits.maxImageSeconds, here 2 s; the video job limit stays
+    # at its hour) kills it and names the limit.
     monkeypatch.setenv("PROCESSOR_TEST_HANG_MARKER", "MP-TEST-HANG-1b2d")
     hung = jpeg_with_comment(tmp_path / "hung.jpg", "MP-TEST-HANG-1b2d")
     fine = jpeg_with_comment(tmp_path / "fine.jpg", "ordinary")
     path = tmp_path / "short.json"
-    path.write_text(json.dumps({"limits": {"video": {"maxJobSeconds": 1}}}))
+    path.write_text(json.dumps({"limits": {"maxImageSeconds": 2}}))
     result = run(tmp_path, hung, fine, "--profile", path, "--jobs", 2)
     assert result.code == 1, result.stderr[-3000:]
     line = failure_line(result, hung.name)
-    assert ": limit: time limit" in line, line
+    assert ": limit: time limit: the job took longer than 2 s" in line, line
     assert (result.out / "fine" / "image.webp").exists()
     assert result.seconds < 30, result.seconds
 

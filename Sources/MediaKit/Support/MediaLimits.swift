@@ -15,11 +15,16 @@ public struct MediaLimits: Codable, Sendable, Equatable {
     public var child: ChildLimits
     /// Limits for videos (streams, frame size, duration, job time, probing).
     public var video: VideoLimits
+    /// Wall-clock seconds one image job may take (an isolated child is killed past it: `limit`).
+    /// Default 300: a 50 MP photo takes seconds; a decoder that spins on a hostile file does not
+    /// hold a worker slot for the video job limit.
+    public var maxImageSeconds: Double
 
     public init(
         maxPixels: Int = 50_000_000, maxDimension: Int = 30_000, maxFrames: Int = 1_000, maxInputBytes: Int = 2 << 30,
-        maxImageInputBytes: Int = 200 << 20, video: VideoLimits = .init(), child: ChildLimits = .init()
+        maxImageInputBytes: Int = 200 << 20, video: VideoLimits = .init(), child: ChildLimits = .init(), maxImageSeconds: Double = 300
     ) {
+        self.maxImageSeconds = maxImageSeconds
         self.maxPixels = maxPixels
         self.maxDimension = maxDimension
         self.maxFrames = maxFrames
@@ -29,7 +34,7 @@ public struct MediaLimits: Codable, Sendable, Equatable {
         self.child = child
     }
 
-    enum CodingKeys: String, CodingKey { case maxPixels, maxDimension, maxFrames, maxInputBytes, maxImageInputBytes, video, child }
+    enum CodingKeys: String, CodingKey { case maxPixels, maxDimension, maxFrames, maxInputBytes, maxImageInputBytes, maxImageSeconds, video, child }
 
     /// Missing keys keep their defaults, so a profile names only what it changes.
     public init(from decoder: any Decoder) throws {
@@ -40,6 +45,7 @@ public struct MediaLimits: Codable, Sendable, Equatable {
         maxFrames = try c.decodeIfPresent(Int.self, forKey: .maxFrames) ?? defaults.maxFrames
         maxInputBytes = try c.decodeIfPresent(Int.self, forKey: .maxInputBytes) ?? defaults.maxInputBytes
         maxImageInputBytes = try c.decodeIfPresent(Int.self, forKey: .maxImageInputBytes) ?? defaults.maxImageInputBytes
+        maxImageSeconds = try c.decodeIfPresent(Double.self, forKey: .maxImageSeconds) ?? defaults.maxImageSeconds
         video = try c.decodeIfPresent(VideoLimits.self, forKey: .video) ?? defaults.video
         child = try c.decodeIfPresent(ChildLimits.self, forKey: .child) ?? defaults.child
     }

@@ -15,25 +15,30 @@ enum IsolationMode: String, Sendable, CaseIterable {
 /// job's outcome (`ChildExit.outcome`, one tested policy).
 struct MediaRunner: Sendable {
     let mode: IsolationMode
-    /// Wall-clock limit of one child; it is killed (SIGKILL) past it.
+    /// Wall-clock limit of one video child; it is killed (SIGKILL) past it.
     let timeout: Duration
+    /// Wall-clock limit of one image child.
+    let imageTimeout: Duration
 
-    init(mode: IsolationMode, timeout: Duration) {
+    init(mode: IsolationMode, timeout: Duration, imageTimeout: Duration? = nil) {
         self.mode = mode
         self.timeout = timeout
+        self.imageTimeout = imageTimeout ?? timeout
         if mode == .none { ForkServer.stop() }
     }
 
     init(mode: IsolationMode, limits: MediaLimits) {
         // The video job limit (which the transcoder checks between packets) plus a margin for
-        // start-up and stills: past it, the child is stuck inside a library call. Images get the same.
-        self.init(mode: mode, timeout: .seconds(limits.video.maxJobSeconds * 1.1 + 10))
+        // start-up and stills: past it, the child is stuck inside a library call. Images have a
+        // limit of their own.
+        self.init(mode: mode, timeout: .seconds(limits.video.maxJobSeconds * 1.1 + 10), imageTimeout: .seconds(limits.maxImageSeconds))
     }
 
     func run(input: String, type: MediaType, directory: String, profile: ProcessingProfile, logger: Logger) async throws -> MediaReport {
         guard mode == .process else { return try await MediaRun.run(input: input, type: type, directory: directory, profile: profile) }
                 for attempt in 1...2 {
-            let exit = try await ForkServer.client.run(input: input, type: type.mime, directory: directory, profile: profile, timeout: timeout)
+            let exit = try await ForkServer.client.run(
+                input: input, type: type.mime, directory: directory, profile: profile, timeout: type.kind == .image ? imageTimeout : timeout)
             switch ChildExit.outcome(exit, attempt: attempt) {
             case .report(let report):
                 return report
