@@ -239,7 +239,7 @@ let package = Package(
         .testTarget(
             name: "ProcessorTests",
             dependencies: [
-                "MediaKit", "Processor", "QueueKit",
+                "MediaKit", "Processor", "QueueKit", "StorageKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Configuration", package: "swift-configuration"),
             ],
