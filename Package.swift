@@ -238,7 +238,11 @@ let package = Package(
         ),
         .testTarget(
             name: "ProcessorTests",
-            dependencies: ["MediaKit", "Processor", "QueueKit", "StorageKit", "TestSupport"],
+            dependencies: [
+                "MediaKit", "Processor", "QueueKit", "StorageKit", "TestSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Configuration", package: "swift-configuration"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

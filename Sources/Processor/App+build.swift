@@ -30,8 +30,8 @@ func buildServices(
             logger.warning("could not create the containers and queues (they may already exist)", metadata: ["error": "\(error)"])
         }
     }
-    let swept = WorkDirectory.sweep(parent: configuration.tempDirectory)
-    if swept > 0 { logger.info("removed work directories left by stopped workers", metadata: ["count": "\(swept)"]) }
+    let swept = WorkDirectory.sweep(parent: configuration.tempDirectory, olderThan: .seconds(configuration.tempMaxAgeSeconds))
+    if swept > 0 { logger.info("removed work directories left by stopped workers", metadata: ["count": "\(swept)", "dir": "\(configuration.tempDirectory)"]) }
     let webhook = configuration.webhookURL.map { Webhook(url: $0, secret: configuration.webhookSecret, client: httpClient) }
     let handler = JobHandler(
         blobs: blobs, queues: queues, configuration: configuration, webhook: webhook, names: names,

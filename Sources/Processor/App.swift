@@ -15,22 +15,28 @@ struct Processor: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "processor",
         abstract: "Turns uploads into web-ready media.",
-        subcommands: [Serve.self, Process.self],
+        subcommands: [Serve.self, Process.self, Replay.self],
         defaultSubcommand: Serve.self)
 }
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Poll the job queue and process jobs (configuration from PROCESSOR_* and AZURE_* variables).")
+        abstract: "Poll the job queue and process jobs.",
+        discussion: "Configuration: these flags, then the PROCESSOR_* and AZURE_* environment variables, then the defaults.")
 
-    func run() async throws {
-        let reader = ConfigReader(providers: [EnvironmentVariablesProvider()])
-        let configuration: ProcessorConfiguration
+    @OptionGroup var options: ServeOptions
+
+    /// The configuration these options and `environment` (the process's when nil) give.
+    func processorConfiguration(environment: [String: String]? = nil) throws -> ProcessorConfiguration {
         do {
-            configuration = try ProcessorConfiguration(reader: reader)
+            return try ProcessorConfiguration(reader: .processor(options: options.values, environment: environment))
         } catch {
             throw ValidationError("\(error)")
         }
+    }
+
+    func run() async throws {
+        let configuration = try processorConfiguration()
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = configuration.logLevel

@@ -24,6 +24,7 @@ import StorageKit
 /// | `processor.storage.retry.base.ms` | `PROCESSOR_STORAGE_RETRY_BASE_MS` | 800: the first backoff |
 /// | `processor.storage.create` | `PROCESSOR_STORAGE_CREATE` | `true`: create the containers and queues at start if missing |
 /// | `processor.temp.dir` | `PROCESSOR_TEMP_DIR` | `$TMPDIR`, else `/tmp`: videos are downloaded and transcoded in a per-job directory here, always removed |
+/// | `processor.temp.max.age.seconds` | `PROCESSOR_TEMP_MAX_AGE_SECONDS` | 3600: an unlocked leftover directory without an owner lock (staging, or named by PID) is swept at start once this old |
 /// | `processor.isolation` | `PROCESSOR_ISOLATION` | `process`: each file is decoded in a child process under the profile's `limits.child`; `none`: in the daemon |
 /// | `processor.log.level` | `PROCESSOR_LOG_LEVEL` | `info` |
 struct ProcessorConfiguration: Sendable {
@@ -40,6 +41,7 @@ struct ProcessorConfiguration: Sendable {
     var retryPolicy = RetryPolicy.default
     var logLevel = Logger.Level.info
     var isolation = IsolationMode.process
+    var tempMaxAgeSeconds = 3600
     var tempDirectory = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
     var storage = StorageAccount.Configuration()
 
@@ -70,6 +72,7 @@ struct ProcessorConfiguration: Sendable {
             maxRetries: max(0, config.int(forKey: "storage.retries", default: 3)),
             baseDelay: .milliseconds(max(1, config.int(forKey: "storage.retry.base.ms", default: 800))))
         tempDirectory = config.string(forKey: "temp.dir").flatMap { $0.isEmpty ? nil : $0 } ?? tempDirectory
+        tempMaxAgeSeconds = max(0, config.int(forKey: "temp.max.age.seconds", default: tempMaxAgeSeconds))
         if let mode = config.string(forKey: "isolation"), !mode.isEmpty {
             guard let parsed = IsolationMode(rawValue: mode.lowercased()) else {
                 throw ProcessingProfile.Invalid(description: "processor.isolation must be one of \(IsolationMode.allCases.map(\.rawValue).joined(separator: ", ")), not \(mode)")

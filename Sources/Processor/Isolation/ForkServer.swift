@@ -31,7 +31,9 @@ enum ForkServer {
     static func launch(arguments: [String]) {
         let command = arguments.dropFirst().first
         if command == Self.command { serve(0, parent: getppid(), warm: true) }
-        if command == nil || command == "serve" { zygote(profile: nil, warm: true) }
+        // `serve` is the default command: `processor --processor-concurrency 2` serves too.
+        let help: Set<String> = ["-h", "--help", "--version"]
+        if command == nil || command == "serve" || (command!.hasPrefix("-") && !help.contains(command!)) { zygote(profile: nil, warm: true) }
     }
 
     /// The profile the zygote was forked with: a request without one uses it.

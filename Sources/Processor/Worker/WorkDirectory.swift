@@ -1,38 +1,63 @@
 import Crypto
 import Foundation
+import Synchronization
 
-/// A job's scratch directory under the temp directory (`mediapipeline-<pid>-<jobId>`), for a video's
-/// downloaded input and its outputs. Removed when the job ends; directories left by a worker that
-/// was killed are swept at start (their pid is gone).
+/// A job's scratch directory under the temp directory, for a video's downloaded input and its
+/// outputs: `mediapipeline-<owner>-<created ms>-<jobId>`, where `owner` is a random id drawn once
+/// per process (a PID names nothing in a container, where every worker is PID 1) and `created` its
+/// creation time.
+///
+/// While the directory exists its process holds an exclusive `flock` on it (an open descriptor,
+/// released by the kernel however the process ends). It is made under a staging name, locked, and
+/// only then renamed into place, so a sweeping process never sees an unlocked directory of a live
+/// worker. Removed when the job ends; what a killed worker left is swept at start
+/// (`WorkDirectory+Sweep.swift`).
 struct WorkDirectory: Sendable {
     static let prefix = "mediapipeline-"
+    /// Directories being created: locked, then renamed to their final name.
+    static let stagingPrefix = ".mediapipeline-staging-"
+    /// This process's owner id: 16 random hex digits.
+    static let owner: String = (0..<8).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+
     let root: String
 
-    init(parent: String, jobId: String) {
-        root = (parent as NSString).appendingPathComponent("\(Self.prefix)\(getpid())-\(jobId)")
+    init(parent: String, jobId: String, now: Date = Date()) {
+        let created = Int64((now.timeIntervalSince1970 * 1000).rounded())
+        root = (parent as NSString).appendingPathComponent("\(Self.prefix)\(Self.owner)-\(created)-\(jobId)")
     }
 
+    /// Makes the directory (mode 0700), locked by this process until `remove()`.
     func create() throws {
-        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        if Self.locks.withLock({ $0[root] != nil }) { return }
+        let parent = (root as NSString).deletingLastPathComponent
+        try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
+        let staging = (parent as NSString).appendingPathComponent(
+            Self.stagingPrefix + ((root as NSString).lastPathComponent.dropFirst(Self.prefix.count)))
+        guard mkdir(staging, 0o700) == 0 else { throw Self.posixError("mkdir \(staging)") }
+        let fd = open(staging, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0, flock(fd, LOCK_EX | LOCK_NB) == 0, rename(staging, root) == 0 else {
+            let error = Self.posixError("locking \(staging)")
+            if fd >= 0 { close(fd) }
+            rmdir(staging)
+            throw error
+        }
+        Self.locks.withLock { $0[root] = fd }
     }
 
     func path(_ name: String) -> String { (root as NSString).appendingPathComponent(name) }
 
+    /// Removes the directory and releases its lock.
     func remove() {
         try? FileManager.default.removeItem(atPath: root)
+        if let fd = Self.locks.withLock({ $0.removeValue(forKey: root) }) { close(fd) }
     }
 
-    /// Removes the directories of processes that no longer run; returns how many.
-    @discardableResult
-    static func sweep(parent: String) -> Int {
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: parent)) ?? []
-        var removed = 0
-        for entry in entries where entry.hasPrefix(prefix) {
-            let pidText = entry.dropFirst(prefix.count).prefix { $0 != "-" }
-            guard let pid = Int32(pidText), pid != getpid(), kill(pid, 0) != 0, errno == ESRCH else { continue }
-            if (try? FileManager.default.removeItem(atPath: (parent as NSString).appendingPathComponent(entry))) != nil { removed += 1 }
-        }
-        return removed
+    /// The lock descriptors of this process's directories, by path.
+    private static let locks = Mutex<[String: Int32]>([:])
+
+    static func posixError(_ what: String) -> any Error {
+        let code = errno
+        return NSError(domain: NSPOSIXErrorDomain, code: Int(code), userInfo: [NSLocalizedDescriptionKey: "\(what): \(String(cString: strerror(code)))"])
     }
 
     /// The base64 MD5 of a file, read in 1 MiB pieces.
