@@ -27,7 +27,7 @@ struct ServeOptionsTests {
         #expect(configuration.createStorage == false)
         #expect(configuration.isolation == .none)
         #expect(configuration.storage.connectionString == "UseDevelopmentStorage=true")
-        #expect(configuration.maxDequeueCount == 7)  // no flag: the environment
+        #expect(configuration.profile.retry.poisonAfterDeliveries == 7)  // no flag: the environment
         #expect(configuration.visibilityTimeout == 300)  // neither: the default
     }
 
