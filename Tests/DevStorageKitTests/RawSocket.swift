@@ -21,7 +21,7 @@ final class RawSocket {
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        var timeout = timeval(tv_sec: 30, tv_usec: 0)  // generous: a loaded CI machine, not a measurement
         setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         let result = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
@@ -36,7 +36,7 @@ final class RawSocket {
         _ = bytes.withUnsafeBytes { systemSend(descriptor, $0.baseAddress, $0.count, 0) }
     }
 
-    /// Reads until `marker` has arrived (or the 5 s timeout / close) and returns everything read.
+    /// Reads until `marker` has arrived (or the 30 s timeout / close) and returns everything read.
     func read(until marker: String) -> String {
         var received = [UInt8]()
         var buffer = [UInt8](repeating: 0, count: 4096)
