@@ -20,7 +20,7 @@ import StorageKit
 /// | `uploader.multipart.max.header.bytes` | `UPLOADER_MULTIPART_MAX_HEADER_BYTES` | 8192 per part |
 /// | `uploader.multipart.max.header.lines` | `UPLOADER_MULTIPART_MAX_HEADER_LINES` | 32 per part |
 /// | `uploader.max.concurrent.uploads` | `UPLOADER_MAX_CONCURRENT_UPLOADS` | 32 (more → 503 + `Retry-After`) |
-/// | `uploader.max.uploads.per.key` | `UPLOADER_MAX_UPLOADS_PER_KEY` | a quarter of the above, at least 1 (more from one key → 429 `TooManyUploadsForKey`) |
+/// | `uploader.max.uploads.per.key` | `UPLOADER_MAX_UPLOADS_PER_KEY` | a quarter of the above, at least 1 (all of them with auth disabled); more from one key → 429 `TooManyUploadsForKey` |
 /// | `uploader.body.min.rate` | `UPLOADER_BODY_MIN_RATE` | 1024 bytes/s: a slower body gets 408 and the connection closed (0 = off) |
 /// | `uploader.body.min.rate.window.seconds` | `UPLOADER_BODY_MIN_RATE_WINDOW_SECONDS` | 30: the rate is averaged over this much waiting time |
 /// | `uploader.body.min.rate.grace.seconds` | `UPLOADER_BODY_MIN_RATE_GRACE_SECONDS` | 10: checked only after the client has had this long |
@@ -71,8 +71,9 @@ struct UploaderConfiguration: Sendable {
 
     init() {}
 
-    /// The per-key share of the upload slots: configured, or a quarter of the global cap.
-    var uploadsPerKey: Int { maxUploadsPerKey ?? max(1, maxConcurrentUploads / 4) }
+    /// The per-key share of the upload slots: configured, or a quarter of the global cap. With
+    /// auth disabled every client is `anonymous`, one key: a quarter would cap everyone together.
+    var uploadsPerKey: Int { maxUploadsPerKey ?? (authDisabled ? maxConcurrentUploads : max(1, maxConcurrentUploads / 4)) }
 
     struct Invalid: Error, CustomStringConvertible {
         let description: String

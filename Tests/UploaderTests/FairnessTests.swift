@@ -34,6 +34,9 @@ struct FairnessTests {
         #expect(configuration.uploadsPerKey == 8)
         configuration.maxConcurrentUploads = 3
         #expect(configuration.uploadsPerKey == 1)
+        configuration.authDisabled = true  // every client is `anonymous`: no share to keep apart
+        #expect(configuration.uploadsPerKey == 3)
+        configuration.authDisabled = false
         configuration.maxUploadsPerKey = 3
         try configuration.validate()
         configuration.maxUploadsPerKey = 4
