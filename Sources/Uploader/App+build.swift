@@ -44,24 +44,29 @@ func buildApplication(
     router.add(middleware: RequestLogMiddleware())
     router.add(middleware: MetricsMiddleware())
     WebController().addRoutes(to: router)
-    HealthController(ingest: ingest, registry: registry).addRoutes(to: router)
+    HealthController(
+        ingest: ingest, registry: registry, readiness: ReadinessWindow(tolerance: .seconds(configuration.readyFailureWindowSeconds))
+    ).addRoutes(to: router)
 
-    let api = router.group().add(middleware: APIKeyMiddleware(keys: APIKeys(keys: configuration.apiKeys), disabled: configuration.authDisabled))
+    let signer = OutputLinkSigner(secret: configuration.linksSecret, apiKeys: configuration.apiKeys)
+    let api = router.group().add(
+        middleware: APIKeyMiddleware(keys: APIKeys(keys: configuration.apiKeys), disabled: configuration.authDisabled, links: signer))
     UploadController(
-        ingest: ingest, configuration: configuration, gate: ConcurrencyGate(limit: configuration.maxConcurrentUploads),
+        ingest: ingest, configuration: configuration,
+        slots: UploadSlots(limit: configuration.maxConcurrentUploads, perKeyLimit: configuration.uploadsPerKey),
         rateLimiter: RateLimiter(ratePerSecond: configuration.ratePerSecond, burst: configuration.rateBurst),
         metrics: UploaderMetrics()
     ).addRoutes(to: api)
-    JobsController(ingest: ingest, links: configuration.links, linksTTLSeconds: configuration.linksTTLSeconds).addRoutes(to: api)
+    JobsController(ingest: ingest, links: configuration.links, linksTTLSeconds: configuration.linksTTLSeconds, signer: signer)
+        .addRoutes(to: api)
 
-    let maxUploadBytes = configuration.maxUploadBytes
     let headerTimeoutSeconds = configuration.headerTimeoutSeconds
     return Application(
         router: router,
         server: .http1(
             configuration: .init(
                 additionalChannelHandlers: [
-                    UploadConnectionHandler(maxUploadBytes: maxUploadBytes, headerTimeout: .seconds(Int64(headerTimeoutSeconds)))
+                    UploadConnectionHandler(headerTimeout: .seconds(Int64(headerTimeoutSeconds)))
                 ],
                 idleTimeout: .seconds(Int64(configuration.idleTimeoutSeconds)),
                 httpDecoderConfiguration: .init(maxHeaderFieldSize: 8 * 1024, maxHeaderListSize: 32 * 1024, maxHeaderFieldCount: 100))),

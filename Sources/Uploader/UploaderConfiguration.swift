@@ -20,6 +20,10 @@ import StorageKit
 /// | `uploader.multipart.max.header.bytes` | `UPLOADER_MULTIPART_MAX_HEADER_BYTES` | 8192 per part |
 /// | `uploader.multipart.max.header.lines` | `UPLOADER_MULTIPART_MAX_HEADER_LINES` | 32 per part |
 /// | `uploader.max.concurrent.uploads` | `UPLOADER_MAX_CONCURRENT_UPLOADS` | 32 (more → 503 + `Retry-After`) |
+/// | `uploader.max.uploads.per.key` | `UPLOADER_MAX_UPLOADS_PER_KEY` | a quarter of the above, at least 1 (all of them with auth disabled); more from one key → 429 `TooManyUploadsForKey` |
+/// | `uploader.body.min.rate` | `UPLOADER_BODY_MIN_RATE` | 1024 bytes/s: a slower body gets 408 and the connection closed (0 = off) |
+/// | `uploader.body.min.rate.window.seconds` | `UPLOADER_BODY_MIN_RATE_WINDOW_SECONDS` | 30: the rate is averaged over this much waiting time |
+/// | `uploader.body.min.rate.grace.seconds` | `UPLOADER_BODY_MIN_RATE_GRACE_SECONDS` | 10: checked only after the client has had this long |
 /// | `uploader.rate.per.second` | `UPLOADER_RATE_PER_SECOND` | 20 uploads per second per key (0 = no limit) |
 /// | `uploader.rate.burst` | `UPLOADER_RATE_BURST` | 40 |
 /// | `uploader.header.timeout.seconds` | `UPLOADER_HEADER_TIMEOUT_SECONDS` | 10: a request head must be complete this long after the connection opens (or the previous answer) |
@@ -28,7 +32,9 @@ import StorageKit
 /// | `uploader.block.concurrency` | `UPLOADER_BLOCK_CONCURRENCY` | 3 blocks in flight per upload |
 /// | `uploader.block.md5` | `UPLOADER_BLOCK_MD5` | `false`: no per-block Content-MD5 (the whole file's MD5 travels in the job and the processor checks it) |
 /// | `uploader.links` | `UPLOADER_LINKS` | `sas` (short-lived read SAS URLs) or `proxy` (`/jobs/{id}/outputs/{name}` through the uploader) |
-/// | `uploader.links.ttl.seconds` | `UPLOADER_LINKS_TTL_SECONDS` | 3600 |
+/// | `uploader.links.ttl.seconds` | `UPLOADER_LINKS_TTL_SECONDS` | 3600: lifetime of SAS links and of signed proxy links |
+/// | `uploader.links.secret` | `UPLOADER_LINKS_SECRET` | none (secret): signs proxy links; unset, derived from the API keys (every replica with the same keys agrees) |
+/// | `uploader.ready.failure.window.seconds` | `UPLOADER_READY_FAILURE_WINDOW_SECONDS` | 30: `/readyz` fails only when storage has failed this long without a success |
 /// | `uploader.storage.create` | `UPLOADER_STORAGE_CREATE` | `true`: create the containers and the queue at start if missing |
 /// | `uploader.shutdown.grace.seconds` | `UPLOADER_SHUTDOWN_GRACE_SECONDS` | 30 |
 /// | `uploader.log.level` | `UPLOADER_LOG_LEVEL` | `info` |
@@ -46,6 +52,9 @@ struct UploaderConfiguration: Sendable {
     var maxFiles = 10
     var multipart = MultipartReader.Limits()
     var maxConcurrentUploads = 32
+    /// nil: a quarter of `maxConcurrentUploads` (see `uploadsPerKey`).
+    var maxUploadsPerKey: Int?
+    var minimumBodyRate = MinimumBodyRate.default
     var ratePerSecond = 20.0
     var rateBurst = 40
     var idleTimeoutSeconds = 30
@@ -53,12 +62,18 @@ struct UploaderConfiguration: Sendable {
     var staging = BlobClient.StagedUploadOptions(blockSize: 4 << 20, maxConcurrency: 3, blockMD5: false)
     var links = Links.sas
     var linksTTLSeconds = 3600
+    var linksSecret: String?
+    var readyFailureWindowSeconds = 30
     var createStorage = true
     var shutdownGraceSeconds = 30
     var logLevel = Logger.Level.info
     var storage = StorageAccount.Configuration()
 
     init() {}
+
+    /// The per-key share of the upload slots: configured, or a quarter of the global cap. With
+    /// auth disabled every client is `anonymous`, one key: a quarter would cap everyone together.
+    var uploadsPerKey: Int { maxUploadsPerKey ?? (authDisabled ? maxConcurrentUploads : max(1, maxConcurrentUploads / 4)) }
 
     struct Invalid: Error, CustomStringConvertible {
         let description: String
@@ -83,6 +98,10 @@ struct UploaderConfiguration: Sendable {
         multipart.maxHeaderBytes = config.int(forKey: "multipart.max.header.bytes", default: multipart.maxHeaderBytes)
         multipart.maxHeaderLines = config.int(forKey: "multipart.max.header.lines", default: multipart.maxHeaderLines)
         maxConcurrentUploads = config.int(forKey: "max.concurrent.uploads", default: maxConcurrentUploads)
+        maxUploadsPerKey = config.int(forKey: "max.uploads.per.key")
+        minimumBodyRate.bytesPerSecond = config.int(forKey: "body.min.rate", default: minimumBodyRate.bytesPerSecond)
+        minimumBodyRate.window = .seconds(config.int(forKey: "body.min.rate.window.seconds", default: Int(minimumBodyRate.window.components.seconds)))
+        minimumBodyRate.grace = .seconds(config.int(forKey: "body.min.rate.grace.seconds", default: Int(minimumBodyRate.grace.components.seconds)))
         ratePerSecond = config.double(forKey: "rate.per.second", default: ratePerSecond)
         rateBurst = config.int(forKey: "rate.burst", default: rateBurst)
         idleTimeoutSeconds = config.int(forKey: "idle.timeout.seconds", default: idleTimeoutSeconds)
@@ -96,6 +115,8 @@ struct UploaderConfiguration: Sendable {
         }
         self.links = links
         linksTTLSeconds = config.int(forKey: "links.ttl.seconds", default: linksTTLSeconds)
+        linksSecret = config.string(forKey: "links.secret", isSecret: true).flatMap { $0.isEmpty ? nil : $0 }
+        readyFailureWindowSeconds = config.int(forKey: "ready.failure.window.seconds", default: readyFailureWindowSeconds)
         createStorage = config.bool(forKey: "storage.create", default: createStorage)
         shutdownGraceSeconds = config.int(forKey: "shutdown.grace.seconds", default: shutdownGraceSeconds)
         logLevel = config.string(forKey: "log.level").flatMap { Logger.Level(rawValue: $0.lowercased()) } ?? .info
@@ -111,6 +132,15 @@ struct UploaderConfiguration: Sendable {
             staging.blockSize <= 100 << 20, staging.maxConcurrency > 0
         else {
             throw Invalid(description: "limits must be positive; the block size between 64 KiB and 100 MiB")
+        }
+        guard (1...maxConcurrentUploads).contains(uploadsPerKey) else {
+            throw Invalid(description: "uploader.max.uploads.per.key must be between 1 and uploader.max.concurrent.uploads (\(maxConcurrentUploads))")
+        }
+        guard minimumBodyRate.bytesPerSecond >= 0, minimumBodyRate.window >= .seconds(1), minimumBodyRate.grace >= .zero else {
+            throw Invalid(description: "uploader.body.min.rate must be 0 (off) or more; its window at least 1 s; its grace 0 s or more")
+        }
+        guard readyFailureWindowSeconds >= 0 else {
+            throw Invalid(description: "uploader.ready.failure.window.seconds must be 0 or more")
         }
     }
 }

@@ -24,6 +24,28 @@ struct ConfigurationTests {
         #expect(configuration.ratePerSecond == 2.5)
     }
 
+    @Test("the fairness, readiness and link keys are read (issue 13 items 5 and 8)")
+    func fairnessKeys() throws {
+        let defaults = try UploaderConfiguration(reader: ConfigReader(provider: InMemoryProvider(values: ["uploader.api.keys": "k"])))
+        #expect(defaults.uploadsPerKey == 8)
+        #expect(defaults.minimumBodyRate == .default)
+        #expect(defaults.readyFailureWindowSeconds == 30)
+        #expect(defaults.linksSecret == nil)
+        let reader = ConfigReader(provider: InMemoryProvider(values: [
+            "uploader.api.keys": "k", "uploader.max.uploads.per.key": 3, "uploader.body.min.rate": 0,
+            "uploader.body.min.rate.window.seconds": 60, "uploader.body.min.rate.grace.seconds": 5,
+            "uploader.ready.failure.window.seconds": 10, "uploader.links.secret": "shared-secret",
+        ]))
+        let configuration = try UploaderConfiguration(reader: reader)
+        #expect(configuration.uploadsPerKey == 3)
+        #expect(configuration.minimumBodyRate == MinimumBodyRate(bytesPerSecond: 0, window: .seconds(60), grace: .seconds(5)))
+        #expect(configuration.readyFailureWindowSeconds == 10)
+        #expect(configuration.linksSecret == "shared-secret")
+        #expect(throws: UploaderConfiguration.Invalid.self) {
+            try UploaderConfiguration(reader: ConfigReader(provider: InMemoryProvider(values: ["uploader.api.keys": "k", "uploader.max.uploads.per.key": 33])))
+        }
+    }
+
     @Test("no keys and auth not explicitly disabled: refuse to start")
     func noKeys() throws {
         #expect(throws: UploaderConfiguration.Invalid.self) {

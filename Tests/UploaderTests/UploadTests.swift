@@ -270,11 +270,23 @@ struct UploadTests {
                     #expect(download.status.code == 200)
                     #expect(Data(buffer: try await download.body.collect(upTo: 1 << 20)) == output)
                 case .proxy:
-                    #expect(url == "/jobs/\(jobId)/outputs/image.webp")
-                    let streamed = try await h.client.execute(uri: url, method: .get, headers: h.keyHeader)
+                    // A signed link: it opens without the key (as a browser's <a>/<img> does), only
+                    // for its own path, and the key is never in it.
+                    #expect(url.hasPrefix("/jobs/\(jobId)/outputs/image.webp?expires="))
+                    #expect(url.contains("&signature=") && !url.contains(UploaderHarness.key))
+                    let streamed = try await h.client.execute(uri: url, method: .get, headers: [:])
                     #expect(streamed.status == .ok)
                     #expect(Data(buffer: streamed.body) == output)
                     #expect(streamed.headers[.contentType] == "image/webp")
+                    let withKey = try await h.client.execute(uri: "/jobs/\(jobId)/outputs/image.webp", method: .get, headers: h.keyHeader)
+                    #expect(withKey.status == .ok)
+                    let unsigned = try await h.client.execute(uri: "/jobs/\(jobId)/outputs/image.webp", method: .get, headers: [:])
+                    #expect(unsigned.status == .unauthorized)
+                    let tampered = try await h.client.execute(uri: url.replacingOccurrences(of: "signature=", with: "signature=A"), method: .get, headers: [:])
+                    #expect(tampered.status == .unauthorized)
+                    let query = String(url[url.firstIndex(of: "?")!...])
+                    let elsewhere = try await h.client.execute(uri: "/jobs/\(jobId)\(query)", method: .get, headers: [:])
+                    #expect(elsewhere.status == .unauthorized)
                     let missing = try await h.client.execute(uri: "/jobs/\(jobId)/outputs/nope.webp", method: .get, headers: h.keyHeader)
                     #expect(missing.status == .notFound)
                 }
@@ -297,7 +309,7 @@ struct UploadTests {
         }
     }
 
-    @Test("readiness reports storage that does not answer")
+    @Test("readiness reports storage that does not answer: at once with a zero window, `degraded` (200) within the window")
     func notReady() async throws {
         var account: StorageAccount?
         try await withDevStorage { account = $0.account }  // devstorage is gone after this
@@ -307,10 +319,14 @@ struct UploadTests {
         configuration.port = 0
         configuration.apiKeys = [UploaderHarness.key]
         configuration.createStorage = false
-        let app = try await buildApplication(configuration: configuration, account: gone, retryPolicy: .fast, logger: Logger(label: "t"))
-        try await app.test(.live) { client in
-            let ready = try await client.execute(uri: "/readyz", method: .get)
-            #expect(ready.status == .serviceUnavailable)
+        for (window, status, state) in [(0, HTTPResponse.Status.serviceUnavailable, "unavailable"), (30, .ok, "degraded")] {
+            configuration.readyFailureWindowSeconds = window
+            let app = try await buildApplication(configuration: configuration, account: gone, retryPolicy: .fast, logger: Logger(label: "t"))
+            try await app.test(.live) { client in
+                let ready = try await client.execute(uri: "/readyz", method: .get)
+                #expect(ready.status == status)
+                #expect(ready.json["status"] as? String == state)
+            }
         }
     }
 }

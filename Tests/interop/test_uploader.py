@@ -377,12 +377,15 @@ def test_slow_headers_are_cut_off(make_stack):
 
 
 def test_concurrent_upload_cap_answers_503_with_retry_after(make_stack):
-    stack = make_stack(UPLOADER_MAX_CONCURRENT_UPLOADS=1)
+    # The slot is held by one key; another key finds the uploader full (the same key would be at
+    # its own share first: 429, see test_upload_fairness.py).
+    stack = make_stack(UPLOADER_MAX_CONCURRENT_UPLOADS=1, UPLOADER_API_KEYS=f"{API_KEY},other-key-0123456789")
     port = stack.uploader.port
     body = b"--cap\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.jpg\"\r\n\r\n\xff\xd8\xff\xe0" + b"1" * 1000
     holder = raw_request(port, multipart_head(port, "cap", length=len(body) + 1_000_000), [body], read=False)
     time.sleep(0.3)
-    status, answer = stack.uploader.curl("-i", "-F", f"file=@{photos(1)[0]}", f"{stack.uploader.url}/upload")
+    status, answer = stack.uploader.curl("-i", "-F", f"file=@{photos(1)[0]}", f"{stack.uploader.url}/upload",
+                                         key="other-key-0123456789")
     holder.close()
     assert status == 503
     assert re.search(r"(?im)^retry-after: *\d+", answer)

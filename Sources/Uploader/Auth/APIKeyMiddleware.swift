@@ -3,13 +3,17 @@ import HTTPTypes
 import Hummingbird
 import Logging
 
-/// Requires an API key in `X-API-Key` or `Authorization: Bearer`. Every failure — no key, a
-/// wrong key, a malformed header — gets the same 401 body.
+/// Requires an API key in `X-API-Key` or `Authorization: Bearer`, or, for a `GET` of exactly the
+/// path it was made for, a valid signed link (`OutputLinkSigner`: the proxy-mode output links).
+/// Every failure — no key, a wrong key, a malformed header, a bad or expired link — gets the same
+/// 401 body.
 struct APIKeyMiddleware: RouterMiddleware {
     typealias Context = UploaderRequestContext
     let keys: APIKeys
     /// `uploader.auth.disabled`: every request passes as `anonymous` (private networks only).
     var disabled = false
+    /// Checks signed output links; nil: links are not accepted.
+    var links: OutputLinkSigner?
 
     static let apiKeyHeader = HTTPField.Name("X-API-Key")!
 
@@ -17,6 +21,12 @@ struct APIKeyMiddleware: RouterMiddleware {
         var context = context
         if disabled {
             context.apiKeyID = "anonymous"
+            return try await next(request, context)
+        }
+        if let links, request.method == .get, let signature = request.uri.queryParameters["signature"], let expires = request.uri.queryParameters["expires"],
+            links.verify(path: request.uri.path, expires: String(expires), signature: String(signature))
+        {
+            context.apiKeyID = "signed-link"
             return try await next(request, context)
         }
         guard let candidate = Self.candidate(request.headers), let id = keys.authenticate(candidate) else {

@@ -1,16 +1,18 @@
 import Foundation
 import Hummingbird
+import Logging
 import NIOCore
 import NIOFoundationCompat
 import Prometheus
 import QueueKit
 import StorageKit
 
-/// `/healthz` (the process answers), `/readyz` (storage and queue answer within 2 s) and
-/// `/metrics` (Prometheus text).
+/// `/healthz` (the process answers), `/readyz` (storage and queue answer within 2 s, or have
+/// failed for no longer than the readiness window) and `/metrics` (Prometheus text).
 struct HealthController: Sendable {
     let ingest: Ingest
     let registry: PrometheusCollectorRegistry?
+    let readiness: ReadinessWindow
 
     func addRoutes(to router: Router<UploaderRequestContext>) {
         router.get("healthz") { _, _ in Response(status: .ok, headers: [.contentType: "text/plain"], body: .init(byteBuffer: ByteBuffer(string: "ok\n"))) }
@@ -28,14 +30,17 @@ struct HealthController: Sendable {
         async let blob = check { _ = try await ingest.blobs.listBlobs(ingest.rawContainer, maxResults: 1) }
         async let queue = check { _ = try await ingest.queues.approximateMessageCount(ingest.queue) }
         let (blobError, queueError) = await (blob, queue)
-        let ok = blobError == nil && queueError == nil
+        let state = readiness.record(healthy: blobError == nil && queueError == nil)
+        if state != .ready {
+            context.logger.warning("storage check failed", metadata: ["blob": "\(blobError ?? "ok")", "queue": "\(queueError ?? "ok")", "readiness": "\(state.rawValue)"])
+        }
         let body = try JSONEncoder.uploader.encode([
-            "status": ok ? "ready" : "unavailable",
+            "status": state.rawValue,
             "blob": blobError ?? "ok",
             "queue": queueError ?? "ok",
         ])
         return Response(
-            status: ok ? .ok : .serviceUnavailable, headers: [.contentType: "application/json"],
+            status: state == .unavailable ? .serviceUnavailable : .ok, headers: [.contentType: "application/json"],
             body: .init(byteBuffer: ByteBuffer(data: body)))
     }
 

@@ -8,11 +8,13 @@ import QueueKit
 import StorageKit
 
 /// `GET /jobs/{jobId}`: the job's status document, with a download `url` on each output;
-/// `GET /jobs/{jobId}/outputs/{name}`: an output streamed through the uploader.
+/// `GET /jobs/{jobId}/outputs/{name}`: an output streamed through the uploader (its link in the
+/// status document is signed, so it opens without the key).
 struct JobsController: Sendable {
     let ingest: Ingest
     let links: UploaderConfiguration.Links
     let linksTTLSeconds: Int
+    let signer: OutputLinkSigner
 
     func addRoutes(to group: RouterGroup<UploaderRequestContext>) {
         group.get("jobs/:jobId", use: status)
@@ -64,7 +66,8 @@ struct JobsController: Sendable {
 
     private func link(for output: JobStatus.Output, jobId: String) async throws -> String? {
         guard let container = output.container, let blob = output.blob else { return output.url }
-        let proxy = "/jobs/\(jobId)/outputs/\(output.name.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? output.name)"
+        let path = "/jobs/\(jobId)/outputs/\(output.name.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? output.name)"
+        let proxy = signer.sign(path: path, ttlSeconds: linksTTLSeconds)
         guard links == .sas else { return proxy }
         do {
             return try await ingest.blobs.sasURL(container, blob, expiresIn: .seconds(linksTTLSeconds)).absoluteString

@@ -14,7 +14,7 @@ import StorageKit
 struct UploadController: Sendable {
     let ingest: Ingest
     let configuration: UploaderConfiguration
-    let gate: ConcurrencyGate
+    let slots: UploadSlots
     let rateLimiter: RateLimiter
     let metrics: UploaderMetrics
 
@@ -67,22 +67,32 @@ struct UploadController: Sendable {
         if let declared, declared > configuration.maxUploadBytes {
             throw UploaderError(.payloadTooLarge, "the upload is larger than the limit of \(configuration.maxUploadBytes) bytes")
         }
-        if let retryAfter = rateLimiter.acquire(context.apiKeyID ?? "anonymous") {
+        let key = context.apiKeyID ?? "anonymous"
+        if let retryAfter = rateLimiter.acquire(key) {
             throw UploaderError(.rateLimited, "too many uploads for this key; retry in \(retryAfter) s", retryAfter: retryAfter)
         }
-        guard gate.tryEnter() else {
-            throw UploaderError(.busy, "the uploader is at its limit of \(gate.limit) concurrent uploads", retryAfter: 2)
+        switch slots.tryEnter(key: key) {
+        case .admitted: break
+        case .keyAtLimit:
+            throw UploaderError(
+                .tooManyUploadsForKey, "this key already has \(slots.perKeyLimit) uploads in progress; retry when one ends", retryAfter: 2)
+        case .full:
+            throw UploaderError(.busy, "the uploader is at its limit of \(slots.limit) concurrent uploads", retryAfter: 2)
         }
-        metrics.setInFlight(gate.inUse)
+        metrics.setInFlight(slots.inUse)
         defer {
-            gate.leave()
-            metrics.setInFlight(gate.inUse)
+            slots.leave(key: key)
+            metrics.setInFlight(slots.inUse)
         }
+        // Every check that can refuse the request before its body has passed: only now is a client
+        // that sent `Expect: 100-continue` told to send the body.
+        context.continueUpload()
 
         let traceId = Self.traceId(request.headers)
         var logger = context.logger
         logger[metadataKey: "trace.id"] = "\(traceId)"
-        let reader = BodyReader(body: request.body, maxBytes: configuration.maxUploadBytes, declaredLength: declared)
+        let reader = BodyReader(
+            body: request.body, maxBytes: configuration.maxUploadBytes, declaredLength: declared, minimumRate: configuration.minimumBodyRate)
         var jobs: [MediaJob] = []
         do {
             if let contentType = request.headers[.contentType], let boundary = MultipartReader.boundary(contentType: contentType) {

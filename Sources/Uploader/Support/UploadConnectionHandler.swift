@@ -7,25 +7,31 @@ import NIOHTTPTypes
 ///
 /// - A header deadline: a request head must arrive complete within 10 s (slowloris).
 /// - Larger socket reads (up to 256 KiB) for large bodies.
-/// - `Expect: 100-continue`: answers `100 Continue` when the declared length is within the limit,
-///   so curl (which asks for every body over 1 MB) starts sending at once instead of after a 1 s
-///   wait. Over the limit it stays silent: the handler's 413 reaches the client before the body.
-/// - A response that carries `Connection: close` (413, 431: answered before the body was read)
-///   ends the connection once written (half-close, then close after 5 s), instead of the server
-///   draining gigabytes nobody wants.
+/// - `Expect: 100-continue`: `100 Continue` is sent only when the handler asks for it
+///   (`ContinueEvent`, sent by `UploaderRequestContext.continueUpload()` once the key, the rate
+///   limit and an upload slot are granted), so a refused client never starts sending its body.
+/// - A final response written before the request's end arrived (every early refusal: 401, 408, 413,
+///   415, 429, 503, …) carries `Connection: close` and ends the connection once written (half-close,
+///   then close after 5 s), instead of the server draining a body nobody wants.
 final class UploadConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
     typealias OutboundIn = HTTPResponsePart
     typealias OutboundOut = HTTPResponsePart
 
-    private let maxUploadBytes: Int
+    /// Asks the handler to send `100 Continue` for the current request if its client expects one
+    /// and no final response has started.
+    struct ContinueEvent: Sendable {}
+
     private let headerTimeout: TimeAmount
     private var closeAfterResponse = false
     private var headerDeadline: Scheduled<Void>?
+    /// The current request asked for `100 Continue` and has not had it (nor a final answer) yet.
+    private var continuePending = false
+    /// The current request's `.end` has arrived: its body is read (or buffered) in full.
+    private var requestComplete = true
 
-    init(maxUploadBytes: Int, headerTimeout: TimeAmount = .seconds(10)) {
-        self.maxUploadBytes = maxUploadBytes
+    init(headerTimeout: TimeAmount = .seconds(10)) {
         self.headerTimeout = headerTimeout
     }
 
@@ -54,25 +60,47 @@ final class UploadConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if case .head(let head) = unwrapInboundIn(data) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
             headerDeadline?.cancel()
             headerDeadline = nil
-            if head.headerFields[.expect]?.lowercased() == "100-continue" {
-                let declared = head.headerFields[.contentLength].flatMap { Int($0) } ?? 0
-                if declared <= maxUploadBytes {
-                    context.writeAndFlush(wrapOutboundOut(.head(HTTPResponse(status: .continue))), promise: nil)
-                }
-            }
+            requestComplete = false
+            continuePending = head.headerFields[.expect]?.lowercased() == "100-continue"
+        case .body:
+            break
+        case .end:
+            requestComplete = true
+            continuePending = false
         }
         context.fireChannelRead(data)
+    }
+
+    func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
+        guard event is ContinueEvent else {
+            context.triggerUserOutboundEvent(event, promise: promise)
+            return
+        }
+        if continuePending {
+            continuePending = false
+            context.writeAndFlush(wrapOutboundOut(.head(HTTPResponse(status: .continue))), promise: nil)
+        }
+        promise?.succeed()
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let part = unwrapOutboundIn(data)
         switch part {
-        case .head(let head):
-            if head.status.code >= 200, head.headerFields[.connection]?.lowercased() == "close" { closeAfterResponse = true }
-            context.write(data, promise: promise)
+        case .head(var head):
+            guard head.status.code >= 200 else {
+                context.write(data, promise: promise)
+                return
+            }
+            continuePending = false
+            if !requestComplete || head.headerFields[.connection]?.lowercased() == "close" {
+                closeAfterResponse = true
+                head.headerFields[.connection] = "close"
+            }
+            context.write(wrapOutboundOut(.head(head)), promise: promise)
         case .body:
             context.write(data, promise: promise)
         case .end:

@@ -12,6 +12,10 @@ struct UploaderError: Error, HTTPResponseError, CustomStringConvertible {
         let rawValue: String
         static let unauthorized = Code(rawValue: "Unauthorized")
         static let rateLimited = Code(rawValue: "RateLimited")
+        /// The key already has its share of the upload slots (`uploader.max.uploads.per.key`).
+        static let tooManyUploadsForKey = Code(rawValue: "TooManyUploadsForKey")
+        /// The body arrived below the minimum rate (`uploader.body.min.rate`).
+        static let bodyTooSlow = Code(rawValue: "BodyTooSlow")
         static let busy = Code(rawValue: "ServerBusy")
         static let payloadTooLarge = Code(rawValue: "PayloadTooLarge")
         static let unsupportedMediaType = Code(rawValue: "UnsupportedMediaType")
@@ -42,7 +46,8 @@ struct UploaderError: Error, HTTPResponseError, CustomStringConvertible {
     var status: HTTPResponse.Status {
         switch code {
         case .unauthorized: .unauthorized
-        case .rateLimited: .tooManyRequests
+        case .rateLimited, .tooManyUploadsForKey: .tooManyRequests
+        case .bodyTooSlow: .requestTimeout
         case .busy, .storageUnavailable, .shuttingDown: .serviceUnavailable
         case .payloadTooLarge: .contentTooLarge
         case .unsupportedMediaType: .unsupportedMediaType
@@ -64,9 +69,9 @@ struct UploaderError: Error, HTTPResponseError, CustomStringConvertible {
         var headers: HTTPFields = [.contentType: "application/json; charset=utf-8"]
         if let retryAfter { headers[.retryAfter] = String(retryAfter) }
         if code == .unauthorized { headers[.wwwAuthenticate] = #"Bearer realm="uploader", X-API-Key"# }
-        // An error answered before the body was read ends the connection, so the client does not
-        // have to send (and we do not have to drain) the rest of a large body.
-        if status == .contentTooLarge || status == .requestHeaderFieldsTooLarge { headers[.connection] = "close" }
+        // An answer given before the whole body was read also ends the connection (so the client
+        // does not have to send, nor we drain, the rest): `UploadConnectionHandler` decides that for
+        // every response, whatever produced it.
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(data: data)))
     }
 }

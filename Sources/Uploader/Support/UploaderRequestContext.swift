@@ -1,13 +1,23 @@
 import Hummingbird
+import NIOCore
 
 /// The uploader's per-request context: Hummingbird's core storage plus the authenticated key.
 struct UploaderRequestContext: RequestContext {
     var coreContext: CoreRequestContextStorage
     /// Set by `APIKeyMiddleware`: the id of the key that authenticated the request.
     var apiKeyID: String?
+    /// The connection, for `continueUpload()`.
+    let channel: any Channel
 
     init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.apiKeyID = nil
+        self.channel = source.channel
+    }
+
+    /// Tells a client that sent `Expect: 100-continue` to send its body: called once every check
+    /// that can refuse the request before its body (key, rate, upload slot) has passed.
+    func continueUpload() {
+        channel.triggerUserOutboundEvent(UploadConnectionHandler.ContinueEvent(), promise: nil)
     }
 }

@@ -8,7 +8,9 @@ const POLL_MS = 1500;
 const messages = {
   Unauthorized: "The API key was not accepted. Enter it again.",
   RateLimited: "Too many uploads at once for this key. It will be retried shortly.",
+  TooManyUploadsForKey: "Too many uploads in progress for this key. It will be retried shortly.",
   ServerBusy: "The uploader is busy. It will be retried shortly.",
+  BodyTooSlow: "The connection was too slow to finish the upload. Try again on a better network.",
   PayloadTooLarge: "This file is larger than the uploader accepts.",
   UnsupportedMediaType: "This file is not a supported photo or video.",
   EmptyFile: "This file is empty.",
@@ -145,15 +147,7 @@ async function poll(row, statusUrl, inputBytes) {
   setTimeout(() => poll(row, statusUrl, inputBytes), POLL_MS);
 }
 
-async function outputSource(url) {
-  // SAS links load directly; links through the uploader need the key, so fetch them into a blob URL.
-  if (!url.startsWith("/")) return url;
-  const response = await fetch(url, { headers: { "X-API-Key": apiKey() || "" } });
-  if (!response.ok) throw new Error(`HTTP ${response.status}`);
-  return URL.createObjectURL(await response.blob());
-}
-
-async function showPreviews(row, outputs) {
+function showPreviews(row, outputs) {
   const box = row.querySelector(".previews");
   box.textContent = "";
   for (const output of outputs) {
@@ -178,9 +172,13 @@ async function showPreviews(row, outputs) {
     link.rel = "noopener";
     caption.append(link, ` · ${formatBytes(output.bytes)}`);
     if (media) {
-      try { media.src = await outputSource(output.url); } catch (_) { caption.append(" · preview unavailable"); media = null; }
+      // Output URLs open as they are: short-lived SAS links, or signed links through the uploader
+      // (proxy mode); neither needs the API key, which never goes into a URL.
+      const shown = media;
+      shown.addEventListener("error", () => { shown.remove(); caption.append(" · preview unavailable"); }, { once: true });
+      shown.src = output.url;
+      figure.append(shown);
     }
-    if (media) figure.append(media);
     figure.append(caption);
     box.append(figure);
   }
