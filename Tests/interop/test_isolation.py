@@ -184,9 +184,12 @@ REGRESSIONS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__fil
 
 def test_libheif_out_of_bounds_writes_found_by_fuzzing_fail_that_file_cleanly(tmp_path):
     # Two 1 KB mutated HEICs on which Debian's libheif 1.15.1 allocates over 2 GB and then writes out
-    # of bounds (heif-convert and an unlimited process die with SIGSEGV). Under the child's address
-    # space limit the allocation fails first: a clean failure, and the photo next to them is done.
-    bad = [os.path.join(REGRESSIONS, name) for name in ("libheif-1.15.1-segv.heic", "libheif-1.15.1-slow-segv.heic")]
+    # of bounds (heif-convert and an unlimited process die with SIGSEGV), and a third on which it
+    # allocates 3 GB and then aborts on an uncaught std::system_error (heif-info dies the same way).
+    # Under the child's address space limit each is a clean failure of that file, and the photo next
+    # to them is done.
+    bad = [os.path.join(REGRESSIONS, name)
+           for name in ("libheif-1.15.1-segv.heic", "libheif-1.15.1-slow-segv.heic", "libheif-1.15.1-oom-abort.heic")]
     photo = jpeg_with_comment(tmp_path / "photo.jpg", "ordinary")
     result = run(tmp_path, *bad, photo, "--jobs", 2)
     assert result.code == 1, result.stderr[-3000:]
