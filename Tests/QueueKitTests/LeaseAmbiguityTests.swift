@@ -10,14 +10,19 @@ import Testing
 /// then the connection closes without an answer) or late.
 @Suite("Lease renewal and completion under lost and late answers")
 struct LeaseAmbiguityTests {
+    /// A queue `work` holding one message, received with `visibility` seconds.
+    static func received(_ devstorage: RunningDevStorage, visibility: Int) async throws -> (QueueClient, QueueMessage) {
+        let queues = QueueClient(account: devstorage.account, retryPolicy: .fast)
+        try await queues.createQueue("work")
+        try await queues.send("work", text: "job")
+        return (queues, try #require(try await queues.receive("work", visibilityTimeout: visibility).first))
+    }
+
     @Test("a renewal whose answer is lost never cancels work while the message is still held")
     func lostRenewalAnswer() async throws {
         try await withDevStorage { devstorage in
-            let queues = QueueClient(account: devstorage.account, retryPolicy: .fast)
-            try await queues.createQueue("work")
-            try await queues.send("work", text: "job")
             let start = ContinuousClock.now
-            let message = try #require(try await queues.receive("work", visibilityTimeout: 6).first)
+            let (queues, message) = try await Self.received(devstorage, visibility: 6)
             // The first renewal (at 3 s) is carried out but its answer never arrives; the retry
             // meets a stale receipt — its own earlier success.
             devstorage.faults.dropNextResponses(1, operation: .updateMessage)
@@ -44,11 +49,8 @@ struct LeaseAmbiguityTests {
     @Test("after a lost renewal answer the work stops when the visibility it bought ends")
     func lostRenewalThenEnd() async throws {
         try await withDevStorage { devstorage in
-            let queues = QueueClient(account: devstorage.account, retryPolicy: .fast)
-            try await queues.createQueue("work")
-            try await queues.send("work", text: "long job")
             let start = ContinuousClock.now
-            let message = try #require(try await queues.receive("work", visibilityTimeout: 4).first)
+            let (queues, message) = try await Self.received(devstorage, visibility: 4)
             devstorage.faults.dropNextResponses(1, operation: .updateMessage)
             let error = await #expect(throws: LeaseLostError.self) {
                 try await queues.withLease(message, in: "work", visibilityTimeout: 4, receivedAt: start) { _ in
@@ -64,10 +66,7 @@ struct LeaseAmbiguityTests {
     @Test("a delete whose answer is lost counts as deleted")
     func lostDeleteAnswer() async throws {
         try await withDevStorage { devstorage in
-            let queues = QueueClient(account: devstorage.account, retryPolicy: .fast)
-            try await queues.createQueue("work")
-            try await queues.send("work", text: "job")
-            let message = try #require(try await queues.receive("work", visibilityTimeout: 30).first)
+            let (queues, message) = try await Self.received(devstorage, visibility: 30)
             devstorage.faults.dropNextResponses(1, operation: .deleteMessage)
             try await queues.withLease(message, in: "work", visibilityTimeout: 30) { lease in
                 try await lease.complete()
@@ -80,10 +79,7 @@ struct LeaseAmbiguityTests {
     @Test("a release whose answer is lost counts as released")
     func lostReleaseAnswer() async throws {
         try await withDevStorage { devstorage in
-            let queues = QueueClient(account: devstorage.account, retryPolicy: .fast)
-            try await queues.createQueue("work")
-            try await queues.send("work", text: "job")
-            let message = try #require(try await queues.receive("work", visibilityTimeout: 30).first)
+            let (queues, message) = try await Self.received(devstorage, visibility: 30)
             devstorage.faults.dropNextResponses(1, operation: .updateMessage)
             try await queues.withLease(message, in: "work", visibilityTimeout: 30) { lease in
                 try await lease.release(after: 0)
@@ -95,11 +91,8 @@ struct LeaseAmbiguityTests {
     @Test("a renewal that cannot end inside the held time gives the lease up before others can receive the message")
     func lateRenewal() async throws {
         try await withDevStorage { devstorage in
-            let queues = QueueClient(account: devstorage.account, retryPolicy: .fast)
-            try await queues.createQueue("work")
-            try await queues.send("work", text: "job")
             let start = ContinuousClock.now
-            let message = try #require(try await queues.receive("work", visibilityTimeout: 6).first)
+            let (queues, message) = try await Self.received(devstorage, visibility: 6)
             // Every Update Message now takes 8 s to be answered.
             devstorage.faults.update { $0.latencyMilliseconds = 8_000; $0.operations = [.updateMessage] }
             let stolen = Atomic<Int>(0)

@@ -44,9 +44,12 @@ class DevStorage:
         self.process = None
         self.start()
 
-    def start(self):
+    def start(self, **settings):
+        """Starts devstorage on its data and ports; `settings` (e.g. DEVSTORAGE_FAULTS_RATE=1) join
+        its environment for this run only."""
         env = dict(os.environ, DEVSTORAGE_DATA_DIR=self.data_dir, DEVSTORAGE_BLOB_PORT=str(self.blob_port),
                    DEVSTORAGE_QUEUE_PORT=str(self.queue_port), DEVSTORAGE_HOST="127.0.0.1", DEVSTORAGE_LOG_LEVEL="warning")
+        env.update({k: str(v) for k, v in settings.items()})
         self.log = open(os.path.join(self.data_dir, "..", os.path.basename(self.data_dir) + ".log"), "ab")
         self.process = subprocess.Popen([DEVSTORAGE_BIN], env=env, stdout=self.log, stderr=self.log)
         wait_for_port(self.blob_port)
@@ -61,9 +64,10 @@ class DevStorage:
             self.process.wait(timeout=20)
         self.log.close()
 
-    def restart(self):
+    def restart(self, **settings):
+        """Stops and starts again on the same data and ports, with `settings` (faults) or without."""
         self.stop()
-        self.start()
+        self.start(**settings)
 
     @property
     def blob_url(self):
@@ -132,9 +136,10 @@ class Uploader:
             self.process.wait(timeout=60)
         self.log.close()
 
-    def restart(self):
+    def restart(self, **settings):
+        """Stops and starts again on the same data and ports, with `settings` (faults) or without."""
         self.stop()
-        self.start()
+        self.start(**settings)
 
     @property
     def url(self):
@@ -273,9 +278,10 @@ class Processor:
         self.log.close()
         return self.process.returncode
 
-    def restart(self):
+    def restart(self, **settings):
+        """Stops and starts again on the same data and ports, with `settings` (faults) or without."""
         self.stop()
-        self.start()
+        self.start(**settings)
 
     def logs(self):
         with open(self.log_path, "rb") as f:

@@ -6,7 +6,6 @@ Both run at once (two stacks), so the test costs the longer outage, not the sum.
 jobs of each succeed, nothing is poisoned, and the processor logs show the outage without a hot loop.
 Before the retry policy, (a) poisoned every job at its 5th delivery (~100 s into the outage)."""
 import io
-import os
 import re
 import threading
 import time
@@ -38,18 +37,6 @@ def upload_all(stack, tmp_path, name):
     return job_ids
 
 
-def restart_storage(stack, **faults):
-    """Stops devstorage and starts it again on the same data and ports, with `faults` in its environment."""
-    stack.storage.stop()
-    saved = dict(os.environ)
-    try:
-        os.environ.update({k: str(v) for k, v in faults.items()})
-        stack.storage.start()
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-
-
 def all_succeeded(stack, job_ids):
     statuses = [stack.status(job_id) for job_id in job_ids]
     return all(s and s["status"] == "succeeded" for s in statuses)
@@ -61,12 +48,12 @@ def processor_log(stack):
 
 
 def outage_a(stack, job_ids, results):
-    restart_storage(stack, DEVSTORAGE_FAULTS_RATE=1, DEVSTORAGE_FAULTS_STATUS=503, DEVSTORAGE_FAULTS_OPERATIONS="GetBlob")
+    stack.storage.restart(DEVSTORAGE_FAULTS_RATE=1, DEVSTORAGE_FAULTS_STATUS=503, DEVSTORAGE_FAULTS_OPERATIONS="GetBlob")
     stack.processor.start()
     began = time.time()
     time.sleep(OUTAGE_A)
     results["a_poison_during"] = stack.poison()
-    restart_storage(stack)
+    stack.storage.restart()
     results["a_outage_seconds"] = time.time() - began
 
 

@@ -102,16 +102,8 @@ def test_q5_transient_failures_poison_after_the_maximum_attempts(make_stack):
                                   "PROCESSOR_RETRY_DELAY_SECONDS": "1", "PROCESSOR_MAX_DEQUEUE_COUNT": "3",
                                   "PROCESSOR_POISON_MIN_AGE_SECONDS": "0"})
     stack.processor.stop()
-    stack.storage.stop()
-    stack.storage.process = None
-    os.environ_backup = dict(os.environ)
-    try:
-        os.environ.update(DEVSTORAGE_FAULTS_RATE="1", DEVSTORAGE_FAULTS_STATUS="500", DEVSTORAGE_FAULTS_OPERATIONS="GetBlob",
+    stack.storage.restart(DEVSTORAGE_FAULTS_RATE=1, DEVSTORAGE_FAULTS_STATUS=500, DEVSTORAGE_FAULTS_OPERATIONS="GetBlob",
                           DEVSTORAGE_FAULTS_RESOURCES="rawfiles")
-        stack.storage.start()
-    finally:
-        os.environ.clear()
-        os.environ.update(os.environ_backup)
     job_id = upload(stack, photos(1)[0])
     stack.processor.start()
     entry = wait_until(lambda: stack.poison(), timeout=90, message="the poison entry")[0]

@@ -65,15 +65,8 @@ def test_jobs_poisoned_by_a_storage_outage_are_replayed_by_code(make_stack):
     stack = make_stack(processor={"PROCESSOR_STORAGE_RETRIES": "0", "PROCESSOR_RETRY_DELAY_SECONDS": "1",
                                   "PROCESSOR_MAX_DEQUEUE_COUNT": "2", "PROCESSOR_POISON_MIN_AGE_SECONDS": "0"})
     stack.processor.stop()
-    stack.storage.stop()
-    saved = dict(os.environ)
-    try:
-        os.environ.update(DEVSTORAGE_FAULTS_RATE="1", DEVSTORAGE_FAULTS_STATUS="503", DEVSTORAGE_FAULTS_OPERATIONS="GetBlob",
+    stack.storage.restart(DEVSTORAGE_FAULTS_RATE=1, DEVSTORAGE_FAULTS_STATUS=503, DEVSTORAGE_FAULTS_OPERATIONS="GetBlob",
                           DEVSTORAGE_FAULTS_RESOURCES="rawfiles")
-        stack.storage.start()
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
     jobs = [upload(stack, p) for p in photos(2)]
     stack.processor.start()
     wait_until(lambda: len(stack.poison()) == 2, timeout=120, message="both jobs poisoned")
