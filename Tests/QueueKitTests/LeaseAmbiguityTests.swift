@@ -18,18 +18,22 @@ struct LeaseAmbiguityTests {
         return (queues, try #require(try await queues.receive("work", visibilityTimeout: visibility).first))
     }
 
+    // Visibility timeouts of 12–20 s: renewals start half-way, so a CI machine that delays a task by
+    // several seconds still renews inside the held time (the tests wait on events, not on time).
+
     @Test("a renewal whose answer is lost never cancels work while the message is still held")
     func lostRenewalAnswer() async throws {
         try await withDevStorage { devstorage in
             let start = ContinuousClock.now
-            let (queues, message) = try await Self.received(devstorage, visibility: 6)
-            // The first renewal (at 3 s) is carried out but its answer never arrives; the retry
+            let (queues, message) = try await Self.received(devstorage, visibility: 20)
+            // The first renewal (at 10 s) is carried out but its answer never arrives; the retry
             // meets a stale receipt — its own earlier success.
             devstorage.faults.dropNextResponses(1, operation: .updateMessage)
             let stolen = Atomic<Int>(0)
-            let renewable = try await queues.withLease(message, in: "work", visibilityTimeout: 6, receivedAt: start) { lease in
-                while ContinuousClock.now < start + .seconds(4.5) {
-                    stolen.add(try await queues.receive("work", visibilityTimeout: 30).count, ordering: .relaxed)
+            let renewable = try await queues.withLease(message, in: "work", visibilityTimeout: 20, receivedAt: start) { lease in
+                // Work on, while another worker polls, until that renewal has happened.
+                while lease.isRenewable, ContinuousClock.now < start + .seconds(60) {
+                    stolen.add(try await queues.receive("work", visibilityTimeout: 60).count, ordering: .relaxed)
                     try await Task.sleep(for: .milliseconds(200))
                 }
                 try await lease.complete()  // cannot delete without the receipt: the message returns
@@ -40,7 +44,7 @@ struct LeaseAmbiguityTests {
             // The renewal was carried out: the message is invisible until its visibility ends, then
             // back for whoever finds the job done.
             #expect(try await queues.receive("work").isEmpty)
-            devstorage.faults.advanceClock(by: 7)
+            devstorage.faults.advanceClock(by: 25)
             let again = try #require(try await queues.receive("work").first)
             #expect(again.id == message.id && again.dequeueCount == 2)
         }
@@ -50,16 +54,16 @@ struct LeaseAmbiguityTests {
     func lostRenewalThenEnd() async throws {
         try await withDevStorage { devstorage in
             let start = ContinuousClock.now
-            let (queues, message) = try await Self.received(devstorage, visibility: 4)
+            let (queues, message) = try await Self.received(devstorage, visibility: 12)
             devstorage.faults.dropNextResponses(1, operation: .updateMessage)
             let error = await #expect(throws: LeaseLostError.self) {
-                try await queues.withLease(message, in: "work", visibilityTimeout: 4, receivedAt: start) { _ in
-                    try await Task.sleep(for: .seconds(60))
+                try await queues.withLease(message, in: "work", visibilityTimeout: 12, receivedAt: start) { _ in
+                    try await Task.sleep(for: .seconds(120))
                 }
             }
             #expect(error?.reason.contains("answer was lost") == true)
-            // Stopped a margin before the held time (renewal at ~2 s + 4 s) ran out, not at 60 s.
-            #expect(ContinuousClock.now - start < .seconds(20))
+            // Stopped a margin before the held time (renewal at ~6 s + 12 s) ran out, not at 120 s.
+            #expect(ContinuousClock.now - start < .seconds(60))
         }
     }
 
@@ -92,16 +96,17 @@ struct LeaseAmbiguityTests {
     func lateRenewal() async throws {
         try await withDevStorage { devstorage in
             let start = ContinuousClock.now
-            let (queues, message) = try await Self.received(devstorage, visibility: 6)
-            // Every Update Message now takes 8 s to be answered.
-            devstorage.faults.update { $0.latencyMilliseconds = 8_000; $0.operations = [.updateMessage] }
+            let (queues, message) = try await Self.received(devstorage, visibility: 20)
+            // Every Update Message now takes 25 s to be answered: the renewal at 10 s cannot end
+            // inside the 2 s margin before the held time (20 s) runs out.
+            devstorage.faults.update { $0.latencyMilliseconds = 25_000; $0.operations = [.updateMessage] }
             let stolen = Atomic<Int>(0)
             await #expect(throws: LeaseLostError.self) {
-                try await queues.withLease(message, in: "work", visibilityTimeout: 6, receivedAt: start) { _ in
+                try await queues.withLease(message, in: "work", visibilityTimeout: 20, receivedAt: start) { _ in
                     // Another worker polls while this one works, until the lease is given up (or
-                    // for 15 s: a lease that outlives its visibility ends the body normally).
-                    while ContinuousClock.now < start + .seconds(15) {
-                        stolen.add(try await queues.receive("work", visibilityTimeout: 30).count, ordering: .relaxed)
+                    // for 40 s: a lease that outlives its visibility ends the body normally).
+                    while ContinuousClock.now < start + .seconds(40) {
+                        stolen.add(try await queues.receive("work", visibilityTimeout: 60).count, ordering: .relaxed)
                         try await Task.sleep(for: .milliseconds(200))
                     }
                 }

@@ -65,14 +65,15 @@ struct QueueClientTests {
             let queues = QueueClient(account: devstorage.account, retryPolicy: .fast)
             try await queues.createQueue("work")
             try await queues.send("work", text: "long job")
-            // A 4 s visibility timeout renewed every 2 s: a 2 s margin even on a loaded CI machine.
-            let messageList = try await queues.receive("work", visibilityTimeout: 4)
+            // An 8 s visibility timeout renewed every 4 s, each renewal due a second before the held
+            // time ends: a 3 s margin even on a loaded CI machine.
+            let messageList = try await queues.receive("work", visibilityTimeout: 8)
             #expect(messageList.count == 1)
             let message = try #require(messageList.first)
             let stolen = Atomic<Int>(0)
-            let result = try await queues.withLease(message, in: "work", visibilityTimeout: 4) { lease in
+            let result = try await queues.withLease(message, in: "work", visibilityTimeout: 8) { lease in
                 // Work for 2.5× the visibility timeout while another worker keeps polling.
-                let end = ContinuousClock.now + .seconds(10)
+                let end = ContinuousClock.now + .seconds(20)
                 while ContinuousClock.now < end {
                     stolen.add(try await queues.receive("work", visibilityTimeout: 2).count, ordering: .relaxed)
                     try await Task.sleep(for: .milliseconds(200))
