@@ -136,6 +136,9 @@ def test_healthcheck_probe_against_the_release_binary(product: str, args: list[s
     env = dict(os.environ, AZURE_STORAGE_CONNECTION_STRING=DEAD_STORAGE, TMPDIR=str(tmp_path),
                **{f"{prefix}_HOST": "127.0.0.1", f"{prefix}_PORT": str(port), f"{prefix}_STORAGE_CREATE": "false",
                   "UPLOADER_AUTH_DISABLED": "true", "PROCESSOR_TEMP_DIR": str(tmp_path),
+                  # /readyz tolerates a storage blip for 30 s by default: no window here, so an
+                  # unreachable storage is reported at once
+                  "UPLOADER_READY_FAILURE_WINDOW_SECONDS": "0",
                   # storage is down on purpose: no retry loops to sit out at shutdown
                   "PROCESSOR_STORAGE_RETRIES": "0", "PROCESSOR_SHUTDOWN_GRACE_SECONDS": "5"})
     log = (tmp_path / "log").open("w")
