@@ -12,7 +12,7 @@ import time
 from azure.storage.queue import QueueClient
 
 import podman
-from conftest import curl_upload, deployment, job_status, photos, processor, uploader, wait_until
+from conftest import configmap_env, curl_upload, deployment, job_status, photos, processor, uploader, wait_until
 
 OUTAGE_SECONDS = 60
 
@@ -70,7 +70,13 @@ def test_storage_outage(storage) -> None:
         storage.stop()
         outage_start = time.time()
         try:
-            wait_until(lambda: front.get("/readyz")[0] == 503, timeout=20, message="the uploader to turn unready")
+            # the manifests' readiness window: a blip keeps the pod in (200 "degraded"), a longer outage not
+            window = int(configmap_env("uploader-env")["UPLOADER_READY_FAILURE_WINDOW_SECONDS"])
+            assert window + 20 < OUTAGE_SECONDS
+            wait_until(lambda: (r := front.get("/readyz"))[0] == 200 and b"degraded" in r[1], timeout=window / 2,
+                       message="the uploader to report degraded and stay in the load balancer")
+            wait_until(lambda: front.get("/readyz")[0] == 503, timeout=window + 20, message="the uploader to turn unready")
+            assert time.time() - outage_start >= window - 1
             status, body, headers = front.get("/readyz")
             assert status == 503
             refused = []
