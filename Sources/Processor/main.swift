@@ -1,6 +1,8 @@
 import ArgumentParser
 import Dispatch
 import Foundation
+import MediaKit
+import MediaTypes
 
 // Single-threaded still: the fork server that isolates codec work is forked before Swift's
 // concurrency runtime (or anything else) starts a thread (ForkServer.swift) — at launch for the
@@ -16,10 +18,17 @@ if CommandLine.arguments.dropFirst().first == "process" {
             exit(0)
         }
         let profile = try command.loadProfile()
-        if command.isolation == .process { ForkServer.zygote(profile: profile, warm: false) }
+        var first: Result<OneShot.Prepared, MediaError>?
+        if command.isolation == .process, let input = command.inputs.first {
+            // The first file's request goes with the zygote: its child starts while this process
+            // starts its runtime, instead of after.
+            first = OneShot.prepare(input: input, out: command.out)
+            let prepared = try? first?.get()
+            ForkServer.zygote(profile: profile, warm: false, first: prepared.map { ($0.path, $0.type.mime, $0.directory) })
+        }
         Task {
             do {
-                try await command.run(profile: profile)
+                try await command.run(profile: profile, first: first)
             } catch {
                 Processor.exit(withError: error)
             }

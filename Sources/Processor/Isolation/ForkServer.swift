@@ -42,13 +42,21 @@ enum ForkServer {
     /// Forks the zygote, if this process still has one thread (otherwise the first job starts one
     /// by exec). `profile` is the one its children use when a request carries none; `warm`: it runs
     /// the image pipeline once first (a daemon's zygote forks many children; a one-shot command's
-    /// few, and its warm-up would only cost CPU).
-    static func zygote(profile: ProcessingProfile?, warm: Bool) {
+    /// few, and its warm-up would only cost CPU). `first`: a file whose request is in the socket
+    /// before the zygote starts (`processor process`), so that its child is forked at once, while
+    /// this process is still starting its runtime.
+    static func zygote(profile: ProcessingProfile?, warm: Bool, first: (input: String, type: String, directory: String)? = nil) {
         guard launched == nil, mp_thread_count() == 1 else { return }
         var fds: [Int32] = [-1, -1]
         guard mp_socketpair(&fds) == 0 else { return }
         let parent = getpid()
         inheritedProfile = profile
+        var sent: ForkServerClient.Presented?
+        if let first, let profile {
+            let presented = ForkServerClient.Presented(id: 1, input: first.input, directory: first.directory)
+            let request = ForkServerClient.request(id: 1, input: first.input, type: first.type, directory: first.directory, profile: profile)
+            if ForkServerClient.send(id: 1, request: request, hasProfile: true, on: fds[0]) { sent = presented }
+        }
         let pid = fork()
         if pid == 0 {
             close(fds[0])
@@ -60,7 +68,7 @@ enum ForkServer {
             inheritedProfile = nil
             return
         }
-        launched = ForkServerClient(socket: fds[0], serverPID: pid, hasProfile: profile != nil)
+        launched = ForkServerClient(socket: fds[0], serverPID: pid, hasProfile: profile != nil, presented: sent)
     }
 
     /// The zygote: warmed up once (for a daemon, while it starts), then forking one child per

@@ -20,13 +20,26 @@ final class ForkServerClient: @unchecked Sendable {
     private var hasProfile = false
     private var nextID: Int64 = 1
     private var jobs: [Int64: Job] = [:]
+    /// A request sent before the server was forked (`ForkServer.zygote(…first:)`), until a task
+    /// runs that file.
+    private var presented: Presented?
+    /// Endings that came before any task waited for them (the presented request's).
+    private var unclaimed: [Int64: Result<ChildExit.Ending, MediaError>] = [:]
     /// Signalled each time a server ends (and, if ours to reap, has been reaped).
     private let ended = DispatchSemaphore(value: 0)
 
     private struct Job {
         var pid: pid_t?
         var kill = false
-        var continuation: CheckedContinuation<Result<ChildExit.Ending, MediaError>, Never>
+        /// None yet for a presented request.
+        var continuation: CheckedContinuation<Result<ChildExit.Ending, MediaError>, Never>?
+    }
+
+    /// What a request sent with the server was for.
+    struct Presented: Sendable {
+        var id: Int64
+        var input: String
+        var directory: String
     }
 
     /// No server yet: the first request starts one by exec.
@@ -36,11 +49,16 @@ final class ForkServerClient: @unchecked Sendable {
         reapServer = false
     }
 
-    init(socket: Int32, serverPID: pid_t, hasProfile: Bool) {
+    init(socket: Int32, serverPID: pid_t, hasProfile: Bool, presented: Presented? = nil) {
         self.socket = socket
         self.serverPID = serverPID
         self.hasProfile = hasProfile
         reapServer = true
+        if let presented {
+            self.presented = presented
+            jobs[presented.id] = Job(continuation: nil)
+            nextID = presented.id + 1
+        }
         startReader(socket)
     }
 
@@ -61,16 +79,18 @@ final class ForkServerClient: @unchecked Sendable {
     /// Runs one request in a fresh child and reports how it ended.
     func run(input: String, type: String, directory: String, profile: ProcessingProfile, timeout: Duration) async throws -> ChildExit {
         let id = lock.withLock {
+            if let presented, presented.input == input, presented.directory == directory {
+                self.presented = nil
+                return presented.id
+            }
             defer { nextID += 1 }
             return nextID
         }
-        let outcomePath = (directory as NSString).appendingPathComponent(".child-\(id).outcome")
-        let errorPath = (directory as NSString).appendingPathComponent(".child-\(id).stderr")
+        let request = Self.request(id: id, input: input, type: type, directory: directory, profile: profile)
         defer {
-            unlink(outcomePath)
-            unlink(errorPath)
+            unlink(request.outcome)
+            unlink(request.stderr)
         }
-        let request = ChildRequest(input: input, type: type, out: directory, outcome: outcomePath, stderr: errorPath, profile: profile)
 
         let timedOut = Flag()
         let watchdog = Task { [self] in
@@ -89,12 +109,40 @@ final class ForkServerClient: @unchecked Sendable {
         if Task.isCancelled { throw CancellationError() }
         let ending = try ended.get()
         return ChildExit(
-            ending: ending, output: FileManager.default.contents(atPath: outcomePath) ?? Data(), errorTail: Self.tail(of: errorPath),
+            ending: ending, output: FileManager.default.contents(atPath: request.outcome) ?? Data(), errorTail: Self.tail(of: request.stderr),
             timedOut: timedOut.value, timeoutSeconds: Double(timeout.components.seconds))
+    }
+
+    /// The request for job `id`: its outcome and standard error go to files beside its outputs.
+    static func request(id: Int64, input: String, type: String, directory: String, profile: ProcessingProfile) -> ChildRequest {
+        ChildRequest(
+            input: input, type: type, out: directory, outcome: (directory as NSString).appendingPathComponent(".child-\(id).outcome"),
+            stderr: (directory as NSString).appendingPathComponent(".child-\(id).stderr"), profile: profile)
+    }
+
+    /// Writes one request line to the server's socket.
+    static func send(id: Int64, request: ChildRequest, hasProfile: Bool, on socket: Int32) -> Bool {
+        var request = request
+        if hasProfile { request.profile = nil }  // the server has it: it was forked with it
+        var line = Data("\(id) ".utf8)
+        line.append((try? JSONEncoder().encode(request)) ?? Data())  // one line: JSON escapes newlines in strings
+        line.append(0x0A)
+        return line.withUnsafeBytes { writeAll(socket, $0) }
     }
 
     private func start(id: Int64, request: ChildRequest, continuation: CheckedContinuation<Result<ChildExit.Ending, MediaError>, Never>) {
         lock.lock()
+        // A presented request: its child is running, or has ended already.
+        if let ended = unclaimed.removeValue(forKey: id) {
+            lock.unlock()
+            continuation.resume(returning: ended)
+            return
+        }
+        if jobs[id] != nil {
+            jobs[id]?.continuation = continuation
+            lock.unlock()
+            return
+        }
         if socket < 0 {
             do {
                 (socket, serverPID) = try ForkServer.exec()
@@ -107,14 +155,8 @@ final class ForkServerClient: @unchecked Sendable {
                 return
             }
         }
-        var request = request
-        if hasProfile { request.profile = nil }  // the server has it: it was forked with it
-        var line = Data("\(id) ".utf8)
-        line.append((try? JSONEncoder().encode(request)) ?? Data())  // one line: JSON escapes newlines in strings
-        line.append(0x0A)
         jobs[id] = Job(continuation: continuation)
-        let sent = line.withUnsafeBytes { Self.writeAll(socket, $0) }
-        if !sent {
+        if !Self.send(id: id, request: request, hasProfile: hasProfile, on: socket) {
             jobs[id] = nil
             lock.unlock()
             continuation.resume(returning: .failure(MediaError(.internal, "the fork server is gone")))
@@ -166,7 +208,8 @@ final class ForkServerClient: @unchecked Sendable {
                 if reapServer { reap = serverPID }
             }
             defer { jobs.removeAll() }
-            return (jobs.values.map(\.continuation), reap)
+            for (id, job) in jobs where job.continuation == nil { unclaimed[id] = .failure(MediaError(.internal, "the fork server ended")) }
+            return (jobs.values.compactMap(\.continuation), reap)
         }
         if let reap { waitpid(reap, nil, 0) }
         ended.signal()
@@ -189,14 +232,18 @@ final class ForkServerClient: @unchecked Sendable {
         case "error": ended = .failure(MediaError(.internal, "the fork server could not fork: \(String(cString: strerror(value)))"))
         default: return
         }
-        let continuation = lock.withLock { jobs.removeValue(forKey: id)?.continuation }
+        let continuation = lock.withLock {
+            guard let job = jobs.removeValue(forKey: id) else { return nil as CheckedContinuation<Result<ChildExit.Ending, MediaError>, Never>? }
+            if job.continuation == nil { unclaimed[id] = ended }
+            return job.continuation
+        }
         continuation?.resume(returning: ended)
     }
 
     private static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Bool {
         var offset = 0
         while offset < bytes.count {
-            let n = send(fd, bytes.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL))
+            let n = Glibc.send(fd, bytes.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL))
             if n < 0, errno == EINTR { continue }
             guard n > 0 else { return false }
             offset += n

@@ -36,7 +36,7 @@ struct MediaRunner: Sendable {
 
     func run(input: String, type: MediaType, directory: String, profile: ProcessingProfile, logger: Logger) async throws -> MediaReport {
         guard mode == .process else { return try await MediaRun.run(input: input, type: type, directory: directory, profile: profile) }
-                for attempt in 1...2 {
+        for attempt in 1...2 {
             let exit = try await ForkServer.client.run(
                 input: input, type: type.mime, directory: directory, profile: profile, timeout: type.kind == .image ? imageTimeout : timeout)
             switch ChildExit.outcome(exit, attempt: attempt) {
