@@ -49,13 +49,13 @@ func buildApplication(
     ).addRoutes(to: router)
 
     let signer = OutputLinkSigner(secret: configuration.linksSecret, apiKeys: configuration.apiKeys)
-    let api = router.group().add(
-        middleware: APIKeyMiddleware(keys: APIKeys(keys: configuration.apiKeys), disabled: configuration.authDisabled, links: signer))
+    let keys = APIKeys(keys: configuration.apiKeys)
+    let api = router.group().add(middleware: APIKeyMiddleware(keys: keys, disabled: configuration.authDisabled, links: signer))
     UploadController(
         ingest: ingest, configuration: configuration,
         slots: UploadSlots(limit: configuration.maxConcurrentUploads, perKeyLimit: configuration.uploadsPerKey),
         rateLimiter: RateLimiter(ratePerSecond: configuration.ratePerSecond, burst: configuration.rateBurst),
-        metrics: UploaderMetrics()
+        metrics: UploaderMetrics(tenants: keys.allTenants.union([APIKeyMiddleware.anonymous]))
     ).addRoutes(to: api)
     JobsController(ingest: ingest, links: configuration.links, linksTTLSeconds: configuration.linksTTLSeconds, signer: signer)
         .addRoutes(to: api)

@@ -11,8 +11,8 @@ import StorageKit
 /// |---|---|---|
 /// | `uploader.host` | `UPLOADER_HOST` | `0.0.0.0` |
 /// | `uploader.port` | `UPLOADER_PORT` | 8080 (0 = any free port) |
-/// | `uploader.api.keys` | `UPLOADER_API_KEYS` | none; comma-separated keys (secret) |
-/// | `uploader.api.keys.file` | `UPLOADER_API_KEYS_FILE` | none; a file of keys, one per line (a mounted Secret) |
+/// | `uploader.api.keys` | `UPLOADER_API_KEYS` | none; comma-separated `tenant:key` entries or bare keys, each its own tenant (secret) |
+/// | `uploader.api.keys.file` | `UPLOADER_API_KEYS_FILE` | none; a file of such entries, one per line (a mounted Secret) |
 /// | `uploader.auth.disabled` | `UPLOADER_AUTH_DISABLED` | `false`; with no keys configured the uploader refuses to start unless this is `true` |
 /// | `uploader.max.upload.bytes` | `UPLOADER_MAX_UPLOAD_BYTES` | 2147483648 (2 GiB) per request |
 /// | `uploader.max.files` | `UPLOADER_MAX_FILES` | 10 files per request |
@@ -20,11 +20,11 @@ import StorageKit
 /// | `uploader.multipart.max.header.bytes` | `UPLOADER_MULTIPART_MAX_HEADER_BYTES` | 8192 per part |
 /// | `uploader.multipart.max.header.lines` | `UPLOADER_MULTIPART_MAX_HEADER_LINES` | 32 per part |
 /// | `uploader.max.concurrent.uploads` | `UPLOADER_MAX_CONCURRENT_UPLOADS` | 32 (more → 503 + `Retry-After`) |
-/// | `uploader.max.uploads.per.key` | `UPLOADER_MAX_UPLOADS_PER_KEY` | a quarter of the above, at least 1 (all of them with auth disabled); more from one key → 429 `TooManyUploadsForKey` |
+/// | `uploader.max.uploads.per.key` | `UPLOADER_MAX_UPLOADS_PER_KEY` | a quarter of the above, at least 1 (all of them with auth disabled); more from one tenant (all its keys) → 429 `TooManyUploadsForKey` |
 /// | `uploader.body.min.rate` | `UPLOADER_BODY_MIN_RATE` | 1024 bytes/s: a slower body gets 408 and the connection closed (0 = off) |
 /// | `uploader.body.min.rate.window.seconds` | `UPLOADER_BODY_MIN_RATE_WINDOW_SECONDS` | 30: the rate is averaged over this much waiting time |
 /// | `uploader.body.min.rate.grace.seconds` | `UPLOADER_BODY_MIN_RATE_GRACE_SECONDS` | 10: checked only after the client has had this long |
-/// | `uploader.rate.per.second` | `UPLOADER_RATE_PER_SECOND` | 20 uploads per second per key (0 = no limit) |
+/// | `uploader.rate.per.second` | `UPLOADER_RATE_PER_SECOND` | 20 uploads per second per tenant (0 = no limit) |
 /// | `uploader.rate.burst` | `UPLOADER_RATE_BURST` | 40 |
 /// | `uploader.header.timeout.seconds` | `UPLOADER_HEADER_TIMEOUT_SECONDS` | 10: a request head must be complete this long after the connection opens (or the previous answer) |
 /// | `uploader.idle.timeout.seconds` | `UPLOADER_IDLE_TIMEOUT_SECONDS` | 30: a connection that sends nothing for this long is closed |

@@ -163,7 +163,7 @@ struct PoisonReplayTests {
         try await withFixture { fixture in
             let job = try await fixture.poisoned()
             let replay = fixture.replay
-            let stale = try await replay.readStatus(job.jobId)
+            let stale = try await replay.readStatus(job.jobId, tenant: job.tenant)
             #expect(stale.document?.status == .failed)
             // A concurrent writer (a duplicate delivery finishing the job) after the read.
             try await fixture.writeStatus(JobStatus(queued: job).processing(attempt: 2).succeeded(outputs: [], timings: [:]))
@@ -173,7 +173,7 @@ struct PoisonReplayTests {
             #expect(try await fixture.status(job.jobId).status == .succeeded)
             // A `failed` document rewritten after the read: reset from what is there now, not from the stale copy.
             try await fixture.writeStatus(JobStatus(queued: job).failed(code: "transient", reason: "first"))
-            let read = try await replay.readStatus(job.jobId)
+            let read = try await replay.readStatus(job.jobId, tenant: job.tenant)
             try await fixture.writeStatus(JobStatus(queued: job).processing(attempt: 7).failed(code: "transient", reason: "second"))
             #expect(try await replay.requeue(job.jobId, resend: try .init(entry), entry: entry, read: read) == .queued)
             let now = try await fixture.status(job.jobId)

@@ -26,7 +26,7 @@ struct ReadinessAndLinksTests {
         let now = Date(timeIntervalSince1970: 1_800_000_000)
         let signer = OutputLinkSigner(secret: nil, apiKeys: ["k1", "k2"])
         let path = "/jobs/0b5c4e2e-8d1c-4d9e-9a57-2f0b1c3d4e5f/outputs/image.webp"
-        let link = signer.sign(path: path, ttlSeconds: 3600, now: now)
+        let link = signer.sign(path: path, tenant: "acme", ttlSeconds: 3600, now: now)
         let query = try #require(URLComponents(string: link)?.queryItems)
         let expires = try #require(query.first { $0.name == "expires" }?.value)
         let sig = try #require(query.first { $0.name == "signature" }?.value)
@@ -34,16 +34,18 @@ struct ReadinessAndLinksTests {
         #expect(expires == "1800003600")
         #expect(!link.contains("k1") && !link.contains("k2"))
 
-        #expect(signer.verify(path: path, expires: expires, signature: sig, now: now))
-        #expect(signer.verify(path: path, expires: expires, signature: sig, now: now + 3600))
-        #expect(!signer.verify(path: path, expires: expires, signature: sig, now: now + 3601))  // expired
-        #expect(!signer.verify(path: path.replacingOccurrences(of: "image.webp", with: "video.mp4"), expires: expires, signature: sig, now: now))
-        #expect(!signer.verify(path: path, expires: "1900000000", signature: sig, now: now))  // expiry moved
-        #expect(!signer.verify(path: path, expires: expires, signature: String(sig.dropLast()) + "A", now: now))
-        #expect(!signer.verify(path: path, expires: expires, signature: "", now: now))
+        #expect(signer.verify(path: path, tenant: "acme", expires: expires, signature: sig, now: now))
+        #expect(signer.verify(path: path, tenant: "acme", expires: expires, signature: sig, now: now + 3600))
+        #expect(!signer.verify(path: path, tenant: "acme", expires: expires, signature: sig, now: now + 3601))  // expired
+        #expect(!signer.verify(path: path.replacingOccurrences(of: "image.webp", with: "video.mp4"), tenant: "acme", expires: expires, signature: sig, now: now))
+        #expect(!signer.verify(path: path, tenant: "acme", expires: "1900000000", signature: sig, now: now))  // expiry moved
+        #expect(!signer.verify(path: path, tenant: "acme", expires: expires, signature: String(sig.dropLast()) + "A", now: now))
+        #expect(!signer.verify(path: path, tenant: "acme", expires: expires, signature: "", now: now))
+        #expect(!signer.verify(path: path, tenant: "other", expires: expires, signature: sig, now: now))  // another tenant
+        #expect(query.first { $0.name == "tenant" }?.value == "acme")
         // Replicas with the same keys (in any order) agree; other keys or a set secret do not.
-        #expect(OutputLinkSigner(secret: nil, apiKeys: ["k2", "k1"]).verify(path: path, expires: expires, signature: sig, now: now))
-        #expect(!OutputLinkSigner(secret: nil, apiKeys: ["k1"]).verify(path: path, expires: expires, signature: sig, now: now))
-        #expect(!OutputLinkSigner(secret: "s", apiKeys: ["k1", "k2"]).verify(path: path, expires: expires, signature: sig, now: now))
+        #expect(OutputLinkSigner(secret: nil, apiKeys: ["k2", "k1"]).verify(path: path, tenant: "acme", expires: expires, signature: sig, now: now))
+        #expect(!OutputLinkSigner(secret: nil, apiKeys: ["k1"]).verify(path: path, tenant: "acme", expires: expires, signature: sig, now: now))
+        #expect(!OutputLinkSigner(secret: "s", apiKeys: ["k1", "k2"]).verify(path: path, tenant: "acme", expires: expires, signature: sig, now: now))
     }
 }

@@ -36,7 +36,7 @@ struct UnitTests {
         #expect(keys.authenticate("beta-key") != alpha)
         #expect(keys.authenticate("alpha-kex") == nil)
         #expect(keys.authenticate("") == nil)
-        #expect(alpha?.contains("alpha") == false)
+        #expect(alpha?.keyID.contains("alpha") == false)
         #expect(APIKeys.parse("a, b\n# comment\n\nc\r\n") == ["a", "b", "c"])
         #expect(APIKeys.constantTimeEqual([1, 2, 3], [1, 2, 3]))
         #expect(!APIKeys.constantTimeEqual([1, 2, 3], [1, 2, 4]))

@@ -56,7 +56,7 @@ struct StorageHygieneTests {
             #expect(!text.contains(signature) && !text.contains(signature.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? signature))
             let outputs = try #require(status.json["outputs"] as? [[String: Any]])
             let url = try #require(outputs.first?["url"] as? String)
-            #expect(url.hasPrefix("/jobs/\(jobId)/outputs/image.webp?expires="))  // signed by the uploader, not by storage
+            #expect(url.hasPrefix("/jobs/\(jobId)/outputs/image.webp?tenant="))  // signed by the uploader, not by storage
             let streamed = try await h.client.execute(uri: url, method: .get, headers: h.keyHeader)
             #expect(streamed.status == .ok)
             #expect(Data(buffer: streamed.body) == output)

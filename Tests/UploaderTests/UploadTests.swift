@@ -272,7 +272,7 @@ struct UploadTests {
                 case .proxy:
                     // A signed link: it opens without the key (as a browser's <a>/<img> does), only
                     // for its own path, and the key is never in it.
-                    #expect(url.hasPrefix("/jobs/\(jobId)/outputs/image.webp?expires="))
+                    #expect(url.hasPrefix("/jobs/\(jobId)/outputs/image.webp?tenant="))
                     #expect(url.contains("&signature=") && !url.contains(UploaderHarness.key))
                     let streamed = try await h.client.execute(uri: url, method: .get, headers: [:])
                     #expect(streamed.status == .ok)

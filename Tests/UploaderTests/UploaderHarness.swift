@@ -127,14 +127,15 @@ extension UploaderHarness {
     /// Plays the processor for an accepted job: writes `image.webp` to `processed` and a
     /// `succeeded` status document naming it. Returns the output's bytes.
     @discardableResult
-    func completeAsProcessor(_ jobId: String) async throws -> Data {
+    func completeAsProcessor(_ jobId: String, tenant: String? = nil) async throws -> Data {
         let output = Data("RIFF....WEBPVP8 processed".utf8)
         _ = try await blobs.putBlob("processed", "\(jobId)/image.webp", body: ByteBuffer(data: output))
-        let queued = try JobStatus.decode(Data(buffer: try await blobs.downloadData("jobstatus", "\(jobId).json")))
+        let name = JobStatus.documentName(jobId: jobId, tenant: tenant ?? APIKeys(keys: [Self.key]).authenticate(Self.key)?.tenant)
+        let queued = try JobStatus.decode(Data(buffer: try await blobs.downloadData("jobstatus", name)))
         let done = queued.succeeded(
             outputs: [.init(name: "image.webp", contentType: "image/webp", bytes: output.count, width: 10, height: 10, container: "processed", blob: "\(jobId)/image.webp")],
             timings: ["totalSeconds": 0.1])
-        _ = try await blobs.putBlob("jobstatus", "\(jobId).json", body: ByteBuffer(data: try done.json()))
+        _ = try await blobs.putBlob("jobstatus", name, body: ByteBuffer(data: try done.json()), options: done.uploadOptions())
         return output
     }
 }

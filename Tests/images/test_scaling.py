@@ -494,7 +494,7 @@ def verify_and_report(spec, real, scaler, deployment, jobs, blobs, queue, poison
     # ---- every job succeeded exactly once ----
     statuses = {}
     for blob in blobs.get_container_client("jobstatus").list_blobs():
-        statuses[blob.name.removesuffix(".json")] = json.loads(
+        statuses[blob.name.rsplit("/", 1)[-1].removesuffix(".json")] = json.loads(
             blobs.get_blob_client("jobstatus", blob.name).download_blob().readall())
     assert set(statuses) == set(jobs), "one status document per accepted job, and no other"
     not_done = {j: s["status"] for j, s in statuses.items() if s["status"] != "succeeded"}

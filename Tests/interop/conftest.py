@@ -110,6 +110,17 @@ UPLOADER_BIN = os.environ.get("UPLOADER_BIN", os.path.join(ROOT, ".build/debug/u
 API_KEY = "interop-key-0123456789abcdef"
 
 
+def tenant_of(key):
+    """The tenant of a bare API key (its own): the key id, the first 8 bytes of its SHA-256, hex."""
+    import hashlib
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def status_name(job_id, key=API_KEY):
+    """Where a job's status document lives in `jobstatus`: under its tenant."""
+    return f"{tenant_of(key)}/{job_id}.json"
+
+
 class Uploader:
     """The uploader binary on a free port, configured by environment variables like a deployment."""
 
@@ -193,7 +204,7 @@ class Stack:
     def status(self, job_id):
         import json
         try:
-            return json.loads(self.blobs.get_blob_client("jobstatus", f"{job_id}.json").download_blob().readall())
+            return json.loads(self.blobs.get_blob_client("jobstatus", status_name(job_id)).download_blob().readall())
         except Exception:
             return None
 

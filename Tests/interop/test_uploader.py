@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import API_KEY, clips, photos
+from conftest import API_KEY, clips, photos, tenant_of
 
 BLOB_NAME = re.compile(r"^\d{4}/\d{2}/\d{2}/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.(jpg|png|webp|gif|heic|heif|mp4|m4v|mov|webm|mkv|avi)$")
 
@@ -392,11 +392,16 @@ def test_concurrent_upload_cap_answers_503_with_retry_after(make_stack):
     assert '"ServerBusy"' in answer
 
 
-def test_metrics_count_uploads_by_outcome(stack):
+def test_metrics_count_uploads_by_outcome_and_tenant(stack):
     stack.uploader.curl("-F", f"file=@{photos(1)[0]}", f"{stack.uploader.url}/upload")
     stack.uploader.curl("--data-binary", "not media", f"{stack.uploader.url}/upload")
     text = subprocess.run(["curl", "-sS", f"{stack.uploader.url}/metrics"], capture_output=True, text=True).stdout
-    assert re.search(r'uploader_uploads_total\{outcome="accepted"\} 1', text), text[:2000]
-    assert re.search(r'uploader_uploads_total\{outcome="UnsupportedMediaType"\} 1', text)
+    tenant = tenant_of(API_KEY)
+    for outcome in ("accepted", "UnsupportedMediaType"):
+        labels = {f'outcome="{outcome}"', f'tenant="{tenant}"'}
+        lines = [line for line in text.splitlines() if line.startswith("uploader_uploads_total{")
+                 and set(line[line.index("{") + 1:line.index("}")].split(",")) == labels]
+        assert len(lines) == 1 and lines[0].endswith(" 1"), text[:2000]
+    assert re.search(rf'uploader_upload_bytes_total\{{tenant="{tenant}"\}} [1-9]', text), text[:2000]
     assert "uploader_upload_duration_seconds_bucket" in text
     assert "storage_requests_total" in text

@@ -5,7 +5,7 @@ import time
 import urllib.error
 import urllib.request
 
-from conftest import photos
+from conftest import photos, status_name
 
 
 def get(url, headers=None):
@@ -58,7 +58,7 @@ def test_proxy_links_open_without_the_key(make_stack):
     # Play the processor: an output and a succeeded status document.
     output = open(photos(2)[1], "rb").read()
     stack.blobs.get_blob_client("processed", f"{job_id}/image.jpg").upload_blob(output, overwrite=True)
-    status_blob = stack.blobs.get_blob_client("jobstatus", f"{job_id}.json")
+    status_blob = stack.blobs.get_blob_client("jobstatus", status_name(job_id))
     document = json.loads(status_blob.download_blob().readall())
     document.update(status="succeeded", outputs=[{"name": "image.jpg", "contentType": "image/jpeg", "bytes": len(output),
                                                   "container": "processed", "blob": f"{job_id}/image.jpg"}])

@@ -1,6 +1,7 @@
 """The upload page in headless Chromium: ask for the key once, upload two files through the file
 picker, watch both jobs' statuses, and see a processed output previewed once a job succeeds."""
 import json
+import os
 import shutil
 
 import pytest
@@ -9,7 +10,7 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from conftest import API_KEY, photos
+from conftest import API_KEY, photos, status_name
 
 
 @pytest.fixture
@@ -51,7 +52,7 @@ def test_page_uploads_two_files_and_follows_their_jobs(make_stack, browser, link
 
     # Play the processor for one job: an output and a succeeded status document.
     done, other = sorted(job_ids)
-    status_blob = stack.blobs.get_blob_client("jobstatus", f"{done}.json")
+    status_blob = stack.blobs.get_blob_client("jobstatus", status_name(done))
     status = json.loads(status_blob.download_blob().readall())
     webp = open(first, "rb").read()  # any image the browser can show
     stack.blobs.get_blob_client("processed", f"{done}/image.jpg").upload_blob(webp, overwrite=True)
@@ -59,7 +60,7 @@ def test_page_uploads_two_files_and_follows_their_jobs(make_stack, browser, link
                                                 "width": 640, "height": 480, "container": "processed", "blob": f"{done}/image.jpg"}])
     status_blob.upload_blob(json.dumps(status), overwrite=True)
     # ... and a failure for the other, which the page must put in plain words.
-    other_blob = stack.blobs.get_blob_client("jobstatus", f"{other}.json")
+    other_blob = stack.blobs.get_blob_client("jobstatus", status_name(other))
     failed = json.loads(other_blob.download_blob().readall())
     failed.update(status="failed", error={"code": "corrupt", "reason": "truncated JPEG"})
     other_blob.upload_blob(json.dumps(failed), overwrite=True)
@@ -76,12 +77,17 @@ def test_page_uploads_two_files_and_follows_their_jobs(make_stack, browser, link
     href = row(done).find_element(By.CSS_SELECTOR, ".previews figcaption a").get_attribute("href")
     assert API_KEY not in href
     if links == "proxy":
-        assert href.startswith(f"{stack.uploader.url}/jobs/{done}/outputs/image.jpg?expires="), href
+        assert href.startswith(f"{stack.uploader.url}/jobs/{done}/outputs/image.jpg?tenant="), href
 
-    # The key survives a reload within the session: no second prompt.
+    # The key survives a reload within the session: no second prompt; the page opens on the
+    # caller's recent jobs (`GET /jobs`), in their current states, newest first, named by file.
     browser.refresh()
     wait.until(lambda d: d.find_element(By.ID, "drop").is_displayed())
     assert not browser.find_element(By.ID, "key-form").is_displayed()
+    wait.until(lambda d: row(done).get_attribute("data-state") == "succeeded" and row(other).get_attribute("data-state") == "failed")
+    assert [r.get_attribute("data-job-id") for r in rows(browser)] == sorted(job_ids)
+    assert {r.find_element(By.CLASS_NAME, "name").text for r in rows(browser)} == {os.path.basename(first), os.path.basename(second)}
+    wait.until(lambda d: row(done).find_element(By.CSS_SELECTOR, ".previews img"))
     # No horizontal scrolling at phone width.
     assert browser.execute_script("return document.documentElement.scrollWidth <= window.innerWidth + 1")
 

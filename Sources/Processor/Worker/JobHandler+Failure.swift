@@ -102,7 +102,7 @@ extension JobHandler {
     func poison(_ message: QueueMessage, job: MediaJob?, code: String, reason: String, lease: MessageLease?, logger: Logger) async {
         let entry = PoisonMessage(
             jobId: job?.jobId, code: code, reason: reason, dequeueCount: message.dequeueCount, originalMessageId: message.id, input: job?.input,
-            originalText: message.text)
+            originalText: message.text, tenant: job?.tenant)
         do {
             _ = try await queues.send(names.poisonQueue, text: try entry.messageText(), timeToLive: -1)
             if let lease {
@@ -125,9 +125,9 @@ extension JobHandler {
     }
 
     /// The job's status document and its ETag (nil when there is none).
-    func storedStatus(of jobId: String) async throws -> (status: JobStatus, etag: String)? {
+    func storedStatus(of jobId: String, tenant: String?) async throws -> (status: JobStatus, etag: String)? {
         do {
-            let document = try await blobs.downloadDocument(names.statusContainer, "\(jobId).json")
+            let document = try await blobs.downloadDocument(names.statusContainer, JobStatus.documentName(jobId: jobId, tenant: tenant))
             return (try JobStatus.decode(Data(buffer: document.bytes)), document.properties.etag)
         } catch let error as StorageError where error.isNotFound {
             return nil
@@ -135,8 +135,8 @@ extension JobHandler {
     }
 
     /// The job's status document (nil when there is none).
-    func status(of jobId: String) async throws -> JobStatus? {
-        try await storedStatus(of: jobId)?.status
+    func status(of jobId: String, tenant: String? = nil) async throws -> JobStatus? {
+        try await storedStatus(of: jobId, tenant: tenant)?.status
     }
 
     /// Writes a final document (succeeded or failed) under `attempt`'s condition. False when
@@ -148,7 +148,7 @@ extension JobHandler {
         } catch let error as StorageError where error.status == 412 || error.status == 409 {
             // A retried write whose first attempt succeeded meets its own ETag change: the
             // document then is ours.
-            if error.afterUncertainAttempt, let current = try? await storedStatus(of: status.jobId), current.status.status == status.status,
+            if error.afterUncertainAttempt, let current = try? await storedStatus(of: status.jobId, tenant: status.tenant), current.status.status == status.status,
                 current.status.updatedAt == status.updatedAt
             {
                 return true
@@ -160,9 +160,6 @@ extension JobHandler {
     /// Writes a status document; returns its ETag.
     @discardableResult
     func write(_ status: JobStatus, conditions: BlobConditions = .none) async throws -> String {
-        try await blobs.putBlob(
-            names.statusContainer, "\(status.jobId).json", body: ByteBuffer(data: try status.json()),
-            options: BlobUploadOptions(contentType: "application/json", conditions: conditions)
-        ).etag
+        try await blobs.putBlob(names.statusContainer, status.documentName, body: ByteBuffer(data: try status.json()), options: status.uploadOptions(conditions: conditions)).etag
     }
 }

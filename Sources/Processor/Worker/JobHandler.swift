@@ -80,7 +80,7 @@ struct JobHandler: Sendable {
         var clock = Stopwatch()
         var attempt = Attempt(job: job)
         do {
-            attempt.stored = try await storedStatus(of: job.jobId)
+            attempt.stored = try await storedStatus(of: job.jobId, tenant: job.tenant)
         } catch {
             return try await settle(error, message: message, attempt: attempt, lease: lease, logger: logger)
         }

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The job status document (`jobstatus/{jobId}.json`): written `queued` by the uploader, then
+/// The job status document (`jobstatus/{tenant}/{jobId}.json`, `documentName`): written `queued` by the uploader, then
 /// `processing`, and last `succeeded` or `failed` by the processor. Written last, it is what marks a
 /// job done.
 public struct JobStatus: Codable, Sendable, Equatable {
@@ -92,6 +92,10 @@ public struct JobStatus: Codable, Sendable, Equatable {
     }
 
     public var jobId: String
+    /// The tenant the job belongs to (absent for jobs from before tenants).
+    public var tenant: String?
+    /// The uploaded file's (sanitised) name, when it had one.
+    public var originalName: String?
     public var status: State
     public var input: BlobReference
     public var outputs: [Output]
@@ -114,6 +118,8 @@ public struct JobStatus: Codable, Sendable, Equatable {
     /// The `queued` document for a new job.
     public init(queued job: MediaJob, timings: [String: Double] = [:], now: Date = Date()) {
         self.jobId = job.jobId
+        self.tenant = job.tenant
+        self.originalName = job.originalName
         self.status = .queued
         self.input = job.input
         self.outputs = []
@@ -124,11 +130,13 @@ public struct JobStatus: Codable, Sendable, Equatable {
         self.updatedAt = now.jobPrecision
     }
 
-    enum CodingKeys: String, CodingKey { case jobId, status, input, outputs, error, timings, attempts, firstAttemptAt, media, compressionRatio, createdAt, updatedAt }
+    enum CodingKeys: String, CodingKey { case jobId, tenant, originalName, status, input, outputs, error, timings, attempts, firstAttemptAt, media, compressionRatio, createdAt, updatedAt }
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(jobId, forKey: .jobId)
+        try container.encodeIfPresent(tenant, forKey: .tenant)
+        try container.encodeIfPresent(originalName, forKey: .originalName)
         try container.encode(status, forKey: .status)
         try container.encode(input, forKey: .input)
         try container.encode(outputs, forKey: .outputs)

@@ -41,15 +41,22 @@ public struct MediaJob: Codable, Sendable, Equatable {
     public var submittedAt: Date
     /// The trace id that follows the job through both daemons' logs.
     public var traceId: String
+    /// The tenant that uploaded it (`Tenant`); absent for jobs from before tenants. It decides
+    /// where the status document lives and who may read it.
+    public var tenant: String?
 
     /// Creates a job.
-    public init(jobId: String = UUID().uuidString.lowercased(), input: BlobReference, originalName: String? = nil, submittedAt: Date = Date(), traceId: String = UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")) {
+    public init(
+        jobId: String = MediaJob.newJobId(), input: BlobReference, originalName: String? = nil, submittedAt: Date = Date(),
+        traceId: String = UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: ""), tenant: String? = nil
+    ) {
         self.version = Self.currentVersion
         self.jobId = jobId
         self.input = input
         self.originalName = originalName
         self.submittedAt = submittedAt.jobPrecision
         self.traceId = traceId
+        self.tenant = tenant
     }
 
     /// The decoding failure for a message this code cannot read.
@@ -60,7 +67,7 @@ public struct MediaJob: Codable, Sendable, Equatable {
         public init(version: Int) { self.version = version }
     }
 
-    enum CodingKeys: String, CodingKey { case version, jobId, input, originalName, submittedAt, traceId }
+    enum CodingKeys: String, CodingKey { case version, jobId, input, originalName, submittedAt, traceId, tenant }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -72,6 +79,10 @@ public struct MediaJob: Codable, Sendable, Equatable {
         self.originalName = try container.decodeIfPresent(String.self, forKey: .originalName)
         self.submittedAt = try container.decode(Date.self, forKey: .submittedAt)
         self.traceId = try container.decode(String.self, forKey: .traceId)
+        self.tenant = try container.decodeIfPresent(String.self, forKey: .tenant)
+        if let tenant, !Tenant.isValid(tenant) {
+            throw DecodingError.dataCorruptedError(forKey: .tenant, in: container, debugDescription: "not a tenant name")
+        }
     }
 
     /// The queue message text: base64 of the JSON.

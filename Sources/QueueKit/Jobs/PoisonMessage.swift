@@ -19,6 +19,8 @@ public struct PoisonMessage: Codable, Sendable, Equatable {
     public var originalMessageId: String
     /// The input blob, when known.
     public var input: BlobReference?
+    /// The job's tenant, when known (a job rebuilt from a cut entry keeps it).
+    public var tenant: String?
     /// The original message text, as received (a prefix of it when `originalTextTruncated`).
     public var originalText: String
     /// `true` when `originalText` is only the start of the original, cut to fit the entry in one
@@ -30,7 +32,11 @@ public struct PoisonMessage: Codable, Sendable, Equatable {
     public var failedAt: Date
 
     /// Creates a poison entry.
-    public init(jobId: String?, code: String, reason: String, dequeueCount: Int, originalMessageId: String, input: BlobReference?, originalText: String, failedAt: Date = Date()) {
+    public init(
+        jobId: String?, code: String, reason: String, dequeueCount: Int, originalMessageId: String, input: BlobReference?, originalText: String,
+        failedAt: Date = Date(), tenant: String? = nil
+    ) {
+        self.tenant = tenant
         self.jobId = jobId
         self.code = code
         self.reason = reason

@@ -49,7 +49,7 @@ extension PoisonReplay {
                 job.input.md5 = properties.contentMD5 ?? ""
                 resend = .job(job)
             }
-            let current = try await readStatus(jobId)
+            let current = try await readStatus(jobId, tenant: resend.tenant(entry: entry))
             item.status = current.document?.status
             if current.document?.status == .succeeded { return keep(.alreadySucceeded, "the job has succeeded since; nothing to replay") }
             run.jobs.insert(jobId)
@@ -110,14 +110,22 @@ extension PoisonReplay {
             guard let jobId = entry.jobId, let input = entry.input else {
                 throw Unreplayable(description: "the original message is cut and the entry names no input blob: nothing to rebuild the job from")
             }
-            self = .job(MediaJob(jobId: jobId, input: input, submittedAt: entry.failedAt))
+            self = .job(MediaJob(jobId: jobId, input: input, submittedAt: entry.failedAt, tenant: entry.tenant))
         }
 
         /// The job a new status document is written for.
         func statusJob(entry: PoisonMessage) -> MediaJob? {
             switch self {
             case .job(let job): job
-            case .text: entry.jobId.flatMap { id in entry.input.map { MediaJob(jobId: id, input: $0, submittedAt: entry.failedAt) } }
+            case .text: entry.jobId.flatMap { id in entry.input.map { MediaJob(jobId: id, input: $0, submittedAt: entry.failedAt, tenant: entry.tenant) } }
+            }
+        }
+
+        /// The tenant whose status document the replay updates.
+        func tenant(entry: PoisonMessage) -> String? {
+            switch self {
+            case .job(let job): job.tenant
+            case .text: entry.tenant
             }
         }
     }
@@ -129,9 +137,9 @@ extension PoisonReplay {
         var etag: String?
     }
 
-    func readStatus(_ jobId: String) async throws -> StatusRead {
+    func readStatus(_ jobId: String, tenant: String?) async throws -> StatusRead {
         do {
-            let download = try await blobs.download(names.statusContainer, "\(jobId).json")
+            let download = try await blobs.download(names.statusContainer, JobStatus.documentName(jobId: jobId, tenant: tenant))
             let body = try await download.body.collect(upTo: 1 << 20)
             return StatusRead(document: try? JobStatus.decode(Data(buffer: body)), etag: download.properties.etag)
         } catch let error as StorageError where error.isNotFound {
@@ -146,7 +154,7 @@ extension PoisonReplay {
     func requeue(_ jobId: String, resend: Resend, entry: PoisonMessage, read first: StatusRead) async throws -> Requeued {
         var current = first
         for attempt in 1...5 {
-            if attempt > 1 { current = try await readStatus(jobId) }
+            if attempt > 1 { current = try await readStatus(jobId, tenant: resend.tenant(entry: entry)) }
             if current.document?.status == .succeeded { return .alreadySucceeded }
             if let document = current.document, document.status == .queued, document.error == nil { return .queued }
             var next: JobStatus
@@ -158,12 +166,12 @@ extension PoisonReplay {
                 return .queued  // no document and nothing to write one from: the processor starts one
             }
             next.jobId = jobId
+            next.tenant = resend.tenant(entry: entry)
             if case .job(let job) = resend { next.input = job.input }
             let conditions = current.etag.map { BlobConditions(ifMatch: $0) } ?? .createOnly
             do {
                 try await blobs.putBlob(
-                    names.statusContainer, "\(jobId).json", body: ByteBuffer(data: try next.json()),
-                    options: BlobUploadOptions(contentType: "application/json", conditions: conditions))
+                    names.statusContainer, next.documentName, body: ByteBuffer(data: try next.json()), options: next.uploadOptions(conditions: conditions))
                 return .queued
             } catch let error as StorageError where error.status == 412 || error.code == .blobAlreadyExists {
                 logger.info("the job status changed while being replayed; reading it again", metadata: ["job.id": "\(jobId)"])

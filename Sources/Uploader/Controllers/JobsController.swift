@@ -7,9 +7,11 @@ import NIOFoundationCompat
 import QueueKit
 import StorageKit
 
+/// `GET /jobs`: the caller's jobs, newest first, paged (`Ingest+List.swift`);
 /// `GET /jobs/{jobId}`: the job's status document, with a download `url` on each output;
 /// `GET /jobs/{jobId}/outputs/{name}`: an output streamed through the uploader (its link in the
 /// status document is signed, so it opens without the key).
+/// A job is its tenant's only: to any other tenant it is 404, exactly as an unknown id.
 struct JobsController: Sendable {
     let ingest: Ingest
     let links: UploaderConfiguration.Links
@@ -17,23 +19,88 @@ struct JobsController: Sendable {
     let signer: OutputLinkSigner
 
     func addRoutes(to group: RouterGroup<UploaderRequestContext>) {
+        group.get("jobs", use: list)
         group.get("jobs/:jobId", use: status)
         group.get("jobs/:jobId/outputs/:name", use: output)
     }
 
+    /// The page size of `GET /jobs` when `limit` is not given, and its largest.
+    static let defaultPageSize = 20
+    static let maxPageSize = 100
+
+    struct JobList: Encodable {
+        let jobs: [JobStatus]
+        let nextCursor: String?
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(jobs, forKey: .jobs)
+            try container.encode(nextCursor, forKey: .nextCursor)  // explicit null on the last page
+        }
+
+        enum CodingKeys: String, CodingKey { case jobs, nextCursor }
+    }
+
+    @Sendable func list(request: Request, context: UploaderRequestContext) async throws -> Response {
+        let query = request.uri.queryParameters
+        var state: JobStatus.State?
+        if let value = query["status"], !value.isEmpty {
+            guard let parsed = JobStatus.State(rawValue: String(value)) else {
+                throw UploaderError(.badRequest, "status must be queued, processing, succeeded or failed")
+            }
+            state = parsed
+        }
+        var limit = Self.defaultPageSize
+        if let value = query["limit"] {
+            guard let parsed = Int(String(value)), (1...Self.maxPageSize).contains(parsed) else {
+                throw UploaderError(.badRequest, "limit must be a number from 1 to \(Self.maxPageSize)")
+            }
+            limit = parsed
+        }
+        let cursor = query["cursor"].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
+        let page: Ingest.JobPage
+        do {
+            page = try await ingest.jobs(tenant: tenant(context), status: state, limit: limit, cursor: cursor)
+        } catch is JobCursor.Invalid {
+            throw UploaderError(.badRequest, "cursor is not one this listing gave")
+        } catch let error as StorageError {
+            context.logger.error("cannot list jobs", metadata: ["error": "\(error)"])
+            throw UploaderError(.storageUnavailable, "storage is unavailable; try again", retryAfter: 5)
+        }
+        var jobs: [JobStatus] = []
+        let tenant = try tenant(context)
+        for job in page.jobs { jobs.append(try await presented(job, tenant: tenant)) }
+        return try json(JobList(jobs: jobs, nextCursor: page.cursor))
+    }
+
     @Sendable func status(request: Request, context: UploaderRequestContext) async throws -> Response {
-        var status = try await load(context)
+        try json(try await presented(try await load(context), tenant: tenant(context)))
+    }
+
+    /// The document as clients see it: a download `url` on each output, and not where the output lives.
+    private func presented(_ job: JobStatus, tenant: String) async throws -> JobStatus {
+        var status = job
         for index in status.outputs.indices {
-            status.outputs[index].url = try await link(for: status.outputs[index], jobId: status.jobId)
+            status.outputs[index].url = try await link(for: status.outputs[index], of: status, tenant: tenant)
             // Where the output lives is the deployment's business; the url is the client's.
             status.outputs[index].container = nil
             status.outputs[index].blob = nil
         }
-        let body = try JobCoding.encoder().encode(status)
+        return status
+    }
+
+    private func json(_ value: some Encodable) throws -> Response {
+        let body = try JobCoding.encoder().encode(value)
         return Response(
             status: .ok,
             headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"],
             body: .init(byteBuffer: ByteBuffer(data: body)))
+    }
+
+    /// The tenant the request acts for (`APIKeyMiddleware` sets it on every request it lets through).
+    private func tenant(_ context: UploaderRequestContext) throws -> String {
+        guard let tenant = context.tenant else { throw UploaderError(.unauthorized, "a valid API key is required (X-API-Key or Authorization: Bearer)") }
+        return tenant
     }
 
     @Sendable func output(request: Request, context: UploaderRequestContext) async throws -> Response {
@@ -56,7 +123,9 @@ struct JobsController: Sendable {
         let jobId = context.parameters.get("jobId") ?? ""
         guard Self.isJobId(jobId) else { throw UploaderError(.jobNotFound, "no job \(jobId.prefix(64))") }
         do {
-            guard let status = try await ingest.status(jobId: jobId) else { throw UploaderError(.jobNotFound, "no job \(jobId)") }
+            guard let status = try await ingest.status(jobId: jobId, tenant: tenant(context)) else {
+                throw UploaderError(.jobNotFound, "no job \(jobId)")
+            }
             return status
         } catch let error as StorageError {
             context.logger.error("cannot read a job status", metadata: ["job.id": "\(jobId)", "error": "\(error)"])
@@ -64,10 +133,11 @@ struct JobsController: Sendable {
         }
     }
 
-    private func link(for output: JobStatus.Output, jobId: String) async throws -> String? {
+    private func link(for output: JobStatus.Output, of job: JobStatus, tenant: String) async throws -> String? {
         guard let container = output.container, let blob = output.blob else { return output.url }
-        let path = "/jobs/\(jobId)/outputs/\(output.name.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? output.name)"
-        let proxy = signer.sign(path: path, ttlSeconds: linksTTLSeconds)
+        let path = "/jobs/\(job.jobId)/outputs/\(output.name.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? output.name)"
+        // The link reads the job as its tenant (a job from before tenants: as the tenant that asked).
+        let proxy = signer.sign(path: path, tenant: job.tenant ?? tenant, ttlSeconds: linksTTLSeconds)
         guard links == .sas else { return proxy }
         do {
             return try await ingest.blobs.sasURL(container, blob, expiresIn: .seconds(linksTTLSeconds)).absoluteString

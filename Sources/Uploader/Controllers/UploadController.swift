@@ -46,7 +46,7 @@ struct UploadController: Sendable {
         var bytes = 0
         defer {
             let elapsed = ContinuousClock.now - started
-            metrics.record(outcome: outcome, bytes: bytes, seconds: Double(elapsed.components.attoseconds) / 1e18 + Double(elapsed.components.seconds))
+            metrics.record(outcome: outcome, tenant: context.tenant, bytes: bytes, seconds: Double(elapsed.components.attoseconds) / 1e18 + Double(elapsed.components.seconds))
         }
         do {
             let (response, stored) = try await accept(request: request, context: context)
@@ -67,15 +67,17 @@ struct UploadController: Sendable {
         if let declared, declared > configuration.maxUploadBytes {
             throw UploaderError(.payloadTooLarge, "the upload is larger than the limit of \(configuration.maxUploadBytes) bytes")
         }
-        let key = context.apiKeyID ?? "anonymous"
+        // Limits are the tenant's: its keys (and tokens) share them.
+        guard let tenant = context.tenant else { throw UploaderError(.unauthorized, "a valid API key is required (X-API-Key or Authorization: Bearer)") }
+        let key = tenant
         if let retryAfter = rateLimiter.acquire(key) {
-            throw UploaderError(.rateLimited, "too many uploads for this key; retry in \(retryAfter) s", retryAfter: retryAfter)
+            throw UploaderError(.rateLimited, "too many uploads for this tenant; retry in \(retryAfter) s", retryAfter: retryAfter)
         }
         switch slots.tryEnter(key: key) {
         case .admitted: break
         case .keyAtLimit:
             throw UploaderError(
-                .tooManyUploadsForKey, "this key already has \(slots.perKeyLimit) uploads in progress; retry when one ends", retryAfter: 2)
+                .tooManyUploadsForKey, "this tenant already has \(slots.perKeyLimit) uploads in progress; retry when one ends", retryAfter: 2)
         case .full:
             throw UploaderError(.busy, "the uploader is at its limit of \(slots.limit) concurrent uploads", retryAfter: 2)
         }
@@ -96,11 +98,11 @@ struct UploadController: Sendable {
         var jobs: [MediaJob] = []
         do {
             if let contentType = request.headers[.contentType], let boundary = MultipartReader.boundary(contentType: contentType) {
-                jobs = try await storeMultipart(reader: reader, boundary: boundary, traceId: traceId, logger: logger)
+                jobs = try await storeMultipart(reader: reader, boundary: boundary, traceId: traceId, tenant: tenant, logger: logger)
             } else {
                 let name = request.headers[Self.fileNameHeader]
                     ?? request.headers[.contentDisposition].flatMap { MultipartReader.Part.parameters($0)["filename"] }
-                jobs = [try await storeFile(name: name, traceId: traceId, logger: logger, pull: reader.next)]
+                jobs = [try await storeFile(name: name, traceId: traceId, tenant: tenant, logger: logger, pull: reader.next)]
             }
             try await ingest.publish(jobs, logger: logger)
         } catch {
@@ -125,7 +127,7 @@ struct UploadController: Sendable {
     }
 
     /// Every file part becomes a job; other fields are read and ignored (at most 64 KiB each).
-    private func storeMultipart(reader: BodyReader, boundary: String, traceId: String, logger: Logger) async throws -> [MediaJob] {
+    private func storeMultipart(reader: BodyReader, boundary: String, traceId: String, tenant: String, logger: Logger) async throws -> [MediaJob] {
         let multipart = try MultipartReader(reader: reader, boundary: boundary, limits: configuration.multipart)
         var jobs: [MediaJob] = []
         do {
@@ -142,7 +144,7 @@ struct UploadController: Sendable {
                 guard jobs.count < configuration.maxFiles else {
                     throw UploaderError(.tooManyParts, "more than \(configuration.maxFiles) files in one request")
                 }
-                jobs.append(try await storeFile(name: part.fileName, traceId: traceId, logger: logger, pull: multipart.nextBodyChunk))
+                jobs.append(try await storeFile(name: part.fileName, traceId: traceId, tenant: tenant, logger: logger, pull: multipart.nextBodyChunk))
             }
         } catch {
             await ingest.discard(jobs, logger: logger)
@@ -153,7 +155,9 @@ struct UploadController: Sendable {
     }
 
     /// Sniffs the first bytes, then streams the file into a blob.
-    private func storeFile(name: String?, traceId: String, logger: Logger, pull: @escaping () async throws -> ByteBuffer?) async throws -> MediaJob {
+    private func storeFile(
+        name: String?, traceId: String, tenant: String, logger: Logger, pull: @escaping () async throws -> ByteBuffer?
+    ) async throws -> MediaJob {
         var prefix = ByteBuffer()
         while prefix.readableBytes < MediaType.sniffLength, var chunk = try await pull() {
             prefix.writeBuffer(&chunk)
@@ -169,7 +173,7 @@ struct UploadController: Sendable {
         }
         let originalName = FileNameSanitizer.sanitize(name)
         let job = try await ingest.store(
-            PulledBytes(prefix: prefix, pull: pull), mediaType: mediaType, originalName: originalName, traceId: traceId)
+            PulledBytes(prefix: prefix, pull: pull), mediaType: mediaType, originalName: originalName, traceId: traceId, tenant: tenant)
         logger.info("file stored", metadata: ["job.id": "\(job.jobId)", "blob": "\(job.input.blob)", "bytes": "\(job.input.bytes)", "type": "\(mediaType.mime)"])
         return job
     }

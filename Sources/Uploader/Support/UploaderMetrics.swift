@@ -1,6 +1,8 @@
 import Metrics
 
 /// The uploader's metrics. Names are constants; the Prometheus registry is set up by `App`.
+/// Uploads carry a `tenant` label of bounded cardinality: the configured tenants by name, any other
+/// (a token's tenant) as `oidc`.
 struct UploaderMetrics: Sendable {
     static let uploads = "uploader_uploads_total"
     static let bytes = "uploader_upload_bytes_total"
@@ -8,14 +10,21 @@ struct UploaderMetrics: Sendable {
     static let inFlight = "uploader_uploads_in_flight"
 
     private let inFlightGauge = Gauge(label: Self.inFlight)
-    private let bytesCounter = Counter(label: Self.bytes)
+    /// The tenants named in labels.
+    let tenants: Set<String>
+    static let otherTenant = "oidc"
+
+    init(tenants: Set<String> = []) { self.tenants = tenants }
+
+    func label(_ tenant: String?) -> String { tenant.map { tenants.contains($0) ? $0 : Self.otherTenant } ?? Self.otherTenant }
 
     func setInFlight(_ count: Int) { inFlightGauge.record(count) }
 
     /// Records one finished upload request.
-    func record(outcome: String, bytes: Int, seconds: Double) {
-        Counter(label: Self.uploads, dimensions: [("outcome", outcome)]).increment()
-        if bytes > 0 { bytesCounter.increment(by: bytes) }
+    func record(outcome: String, tenant: String?, bytes: Int, seconds: Double) {
+        let tenant = label(tenant)
+        Counter(label: Self.uploads, dimensions: [("outcome", outcome), ("tenant", tenant)]).increment()
+        if bytes > 0 { Counter(label: Self.bytes, dimensions: [("tenant", tenant)]).increment(by: bytes) }
         Metrics.Timer(label: Self.duration, dimensions: [("outcome", outcome)]).recordSeconds(seconds)
     }
 }

@@ -6,12 +6,15 @@ struct UploaderRequestContext: RequestContext {
     var coreContext: CoreRequestContextStorage
     /// Set by `APIKeyMiddleware`: the id of the key that authenticated the request.
     var apiKeyID: String?
+    /// Set by `APIKeyMiddleware`: the tenant the request acts for (its jobs, its limits).
+    var tenant: String?
     /// The connection, for `continueUpload()`.
     let channel: any Channel
 
     init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.apiKeyID = nil
+        self.tenant = nil
         self.channel = source.channel
     }
 

@@ -20,11 +20,11 @@ struct Ingest: Sendable {
     /// Streams one file into a new blob and returns the job that describes it (not yet published).
     /// Nothing is committed if `bytes` throws or the task is cancelled.
     func store<Bytes: AsyncSequence>(
-        _ bytes: Bytes, mediaType: MediaType, originalName: String?, traceId: String, now: Date = Date()
+        _ bytes: Bytes, mediaType: MediaType, originalName: String?, traceId: String, tenant: String, now: Date = Date()
     ) async throws -> MediaJob where Bytes.Element == ByteBuffer {
-        let jobId = UUID().uuidString.lowercased()
+        let jobId = MediaJob.newJobId(at: now)
         let blob = Self.blobName(jobId: jobId, fileExtension: mediaType.fileExtension, date: now)
-        var metadata = ["jobid": jobId]
+        var metadata = ["jobid": jobId, "tenant": tenant]
         if let originalName { metadata["originalname"] = originalName }
         let result = try await blobs.upload(
             rawContainer, blob, from: bytes,
@@ -32,7 +32,7 @@ struct Ingest: Sendable {
             staging: staging)
         let input = BlobReference(
             container: rawContainer, blob: blob, bytes: result.bytes, mediaType: mediaType.mime, md5: result.md5Base64)
-        return MediaJob(jobId: jobId, input: input, originalName: originalName, submittedAt: now.jobPrecision, traceId: traceId)
+        return MediaJob(jobId: jobId, input: input, originalName: originalName, submittedAt: now.jobPrecision, traceId: traceId, tenant: tenant)
     }
 
     /// Writes each job's `queued` status document, then enqueues the jobs. On failure, removes what
@@ -43,9 +43,7 @@ struct Ingest: Sendable {
         do {
             for job in jobs {
                 let status = JobStatus(queued: job)
-                _ = try await blobs.putBlob(
-                    statusContainer, Self.statusBlobName(jobId: job.jobId), body: ByteBuffer(data: try status.json()),
-                    options: BlobUploadOptions(contentType: "application/json"))
+                _ = try await blobs.putBlob(statusContainer, status.documentName, body: ByteBuffer(data: try status.json()), options: status.uploadOptions())
                 written.append(job)
             }
             for job in jobs {
@@ -64,7 +62,7 @@ struct Ingest: Sendable {
                 }
             }
             for job in written {
-                _ = try? await blobs.delete(statusContainer, Self.statusBlobName(jobId: job.jobId))
+                _ = try? await blobs.delete(statusContainer, JobStatus.documentName(jobId: job.jobId, tenant: job.tenant))
             }
             throw error
         }
@@ -82,10 +80,21 @@ struct Ingest: Sendable {
         }
     }
 
-    /// The status document of a job, or nil when there is none.
-    func status(jobId: String) async throws -> JobStatus? {
+    /// The status document of `tenant`'s job, or nil when there is none — or when it is another
+    /// tenant's. A document at the old place (`{jobId}.json`, written before tenants) is found
+    /// there too; it names no tenant and stays readable as before.
+    func status(jobId: String, tenant: String) async throws -> JobStatus? {
+        for name in [JobStatus.documentName(jobId: jobId, tenant: tenant), JobStatus.documentName(jobId: jobId, tenant: nil)] {
+            if let status = try await document(name) {
+                return status.tenant == nil || status.tenant == tenant ? status : nil
+            }
+        }
+        return nil
+    }
+
+    func document(_ name: String) async throws -> JobStatus? {
         do {
-            let buffer = try await blobs.downloadData(statusContainer, Self.statusBlobName(jobId: jobId), limit: 1 << 20)
+            let buffer = try await blobs.downloadData(statusContainer, name, limit: 1 << 20)
             return try JobStatus.decode(Data(buffer: buffer))
         } catch let error as StorageError where error.isNotFound {
             return nil
@@ -101,5 +110,4 @@ struct Ingest: Sendable {
         return "\(parts.tm_year + 1900)/\(two(parts.tm_mon + 1))/\(two(parts.tm_mday))/\(jobId).\(fileExtension)"
     }
 
-    static func statusBlobName(jobId: String) -> String { "\(jobId).json" }
 }

@@ -1,9 +1,11 @@
 // MediaPipeline upload page: plain JavaScript, no build step.
-// Uploads each file with its own request (so each has a progress bar), then polls its job.
+// Uploads each file with its own request (so each has a progress bar), then polls its job; on
+// opening (and when a key is entered) it shows the caller's recent jobs (`GET /jobs`).
 "use strict";
 
 const KEY_STORAGE = "mediapipeline.apiKey";
 const POLL_MS = 1500;
+const RECENT_JOBS = 10;
 
 const messages = {
   Unauthorized: "The API key was not accepted. Enter it again.",
@@ -184,6 +186,29 @@ function showPreviews(row, outputs) {
   }
 }
 
+// The caller's most recent jobs, below anything uploaded in this tab, each followed like a new one.
+async function showRecentJobs() {
+  for (const old of document.querySelectorAll("#jobs .job.recent")) old.remove();
+  let response;
+  try {
+    response = await fetch(`/jobs?limit=${RECENT_JOBS}`, { headers: { "X-API-Key": apiKey() || "" }, cache: "no-store" });
+  } catch (_) { return; }
+  if (response.status === 401) { askForKey(messages.Unauthorized); return; }
+  if (!response.ok) return;
+  const page = await response.json();
+  for (const job of page.jobs) {
+    if (document.querySelector(`#jobs .job[data-job-id="${job.jobId}"]`)) continue;
+    const row = $("#job-template").content.firstElementChild.cloneNode(true);
+    row.classList.add("recent");
+    row.dataset.jobId = job.jobId;
+    row.querySelector(".name").textContent = job.originalName || `job ${job.jobId.slice(0, 8)}`;
+    row.querySelector("progress").value = 100;
+    $("#jobs").append(row);
+    setState(row, job.status, `${formatBytes(job.input.bytes)} · ${new Date(job.createdAt).toLocaleString()}`);
+    poll(row, `/jobs/${job.jobId}`, job.input.bytes);
+  }
+}
+
 function handleFiles(files) {
   if (!apiKey()) { askForKey("Enter the API key first."); return; }
   for (const file of files) upload(file);
@@ -200,6 +225,7 @@ function setUp() {
     $("#key-form").hidden = true;
     $("#forget-key").hidden = false;
     $("#api-key").value = "";
+    showRecentJobs();
   });
   $("#forget-key").addEventListener("click", () => { sessionStorage.removeItem(KEY_STORAGE); askForKey(); });
   input.addEventListener("change", () => { handleFiles(input.files); input.value = ""; });
@@ -211,7 +237,7 @@ function setUp() {
     drop.addEventListener(type, (event) => { event.preventDefault(); drop.classList.remove("over"); });
   }
   drop.addEventListener("drop", (event) => handleFiles(event.dataTransfer.files));
-  if (apiKey()) { $("#forget-key").hidden = false; } else { askForKey(); }
+  if (apiKey()) { $("#forget-key").hidden = false; showRecentJobs(); } else { askForKey(); }
 }
 
 document.addEventListener("DOMContentLoaded", setUp);
