@@ -203,10 +203,13 @@ class Stack:
 
     def status(self, job_id):
         import json
-        try:
-            return json.loads(self.blobs.get_blob_client("jobstatus", status_name(job_id)).download_blob().readall())
-        except Exception:
-            return None
+        # under the key's tenant; a job without a tenant (an Event Grid event's) at the old place
+        for name in (status_name(job_id), f"{job_id}.json"):
+            try:
+                return json.loads(self.blobs.get_blob_client("jobstatus", name).download_blob().readall())
+            except Exception:
+                pass
+        return None
 
     def processed(self, job_id):
         return sorted(b.name for b in self.blobs.get_container_client("processed").list_blobs(name_starts_with=f"{job_id}/"))

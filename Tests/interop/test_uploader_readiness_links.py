@@ -67,7 +67,7 @@ def test_proxy_links_open_without_the_key(make_stack):
     status, job = stack.uploader.curl(f"{stack.uploader.url}/jobs/{job_id}")
     assert status == 200, job
     url = job["outputs"][0]["url"]
-    assert url.startswith(f"/jobs/{job_id}/outputs/image.jpg?expires=") and "&signature=" in url, url
+    assert url.startswith(f"/jobs/{job_id}/outputs/image.jpg?tenant=") and "&expires=" in url and "&signature=" in url, url
     from conftest import API_KEY
     assert API_KEY not in url
     # What a browser does with the link: a plain GET, no key.
