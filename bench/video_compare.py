@@ -30,6 +30,7 @@ MIN_SPEED = 0.95      # ffmpeg median wall / processor median wall
 MAX_RSS = 1.2         # processor peak RSS / ffmpeg peak RSS
 BYTES_SLACK = 0.03    # |processor bytes / ffmpeg bytes − 1|
 PSNR_SLACK = 0.2      # |PSNR processor − PSNR ffmpeg|, dB
+ISOLATION_SLACK = 0.05  # 1 − (speed ratio isolated / speed ratio in-process), COMPARE_ISOLATION=1
 DURATION_SLACK = 0.1  # |output duration − source duration|, s
 
 
@@ -212,6 +213,23 @@ def check_json(stem, jsonl, out_dir, o, src):
     return [f"{stem} JSON: {b}" for b in bad]
 
 
+def isolation_table(clips, secs, tp, median, mark):
+    """What crash isolation costs (COMPARE_ISOLATION=1): the processor's ratio to ffmpeg with each
+    file decoded in a child (`--isolation process`, as the daemon runs) and in its own process
+    (`none`), from the same interleaved rounds; the cost is how much the ratio drops."""
+    print("\n| crash isolation | ours isolated s | ours in-process s | ffmpeg s | speed ratio isolated | speed ratio "
+          "in-process | cost | result |")
+    print("|---|---|---|---|---|---|---|---|")
+    rows = [(Path(c).stem, [median(secs[(c, t)]) for t in ("processor", "unisolated", "ffmpeg")]) for c in clips]
+    rows.append((f"2 × {Path(clips[0]).stem} at once", [median(s for s, _ in tp[t]) for t in ("processor", "unisolated", "ffmpeg")]))
+    for name, (iso, none, ff) in rows:
+        r_iso, r_none = ff / iso, ff / none
+        cost = 1 - r_iso / r_none
+        print(f"| {name} | {iso:.3f} | {none:.3f} | {ff:.3f} | {r_iso:.3f} | {r_none:.3f} | {cost:+.1%} "
+              f"| {'pass' if cost <= ISOLATION_SLACK else 'FAIL' + mark(False)} |")
+    print(f"(cost: 1 − isolated ratio / in-process ratio; goal ≤ {ISOLATION_SLACK:.0%})")
+
+
 def report(runs_tsv, outdir, throughput_tsv, profile, jsondir, stand_in):
     median = statistics.median
     tier, audio = load_profile(profile)
@@ -280,6 +298,8 @@ def report(runs_tsv, outdir, throughput_tsv, profile, jsondir, stand_in):
     for line in Path(throughput_tsv).read_text().splitlines():
         tool, _, s, k1, k2, clip = line.split("\t")
         tp.setdefault(tool, []).append((float(s), max(int(k1), int(k2)) / 1024))
+    if "unisolated" in tp:
+        isolation_table(clips, secs, tp, median, mark)
     tp_clip = Path(clip).stem
     tpm = {t: median(s for s, _ in tp[t]) for t in TOOLS}
     tpr = {t: max(k for _, k in tp[t]) for t in TOOLS}
