@@ -32,7 +32,9 @@ func buildServices(
     }
     let swept = WorkDirectory.sweep(parent: configuration.tempDirectory, olderThan: .seconds(configuration.tempMaxAgeSeconds))
     if swept > 0 { logger.info("removed work directories left by stopped workers", metadata: ["count": "\(swept)", "dir": "\(configuration.tempDirectory)"]) }
-    let webhook = configuration.webhookURL.map { Webhook(url: $0, secret: configuration.webhookSecret, client: httpClient) }
+    let webhook = Webhooks(
+        fallback: configuration.webhookURL.map { Webhook(url: $0, secret: configuration.webhookSecret, client: httpClient) },
+        byTenant: configuration.tenantWebhooks.mapValues { Webhook(url: $0.url, secret: $0.secret, client: httpClient) })
     let handler = JobHandler(
         blobs: blobs, queues: queues, configuration: configuration, webhook: webhook, names: names,
         runner: MediaRunner(mode: configuration.isolation, limits: configuration.profile.limits))

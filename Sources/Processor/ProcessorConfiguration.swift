@@ -20,6 +20,7 @@ import StorageKit
 /// | `processor.profile` | `PROCESSOR_PROFILE` | none: the built-in profile (the same as `profiles/default.json`) |
 /// | `processor.webhook.url` | `PROCESSOR_WEBHOOK_URL` | none: POST each final status document here |
 /// | `processor.webhook.secret` | `PROCESSOR_WEBHOOK_SECRET` | none: HMAC-SHA256 key for the `X-MediaPipeline-Signature` header (secret) |
+/// | `processor.webhook.tenants.file` | `PROCESSOR_WEBHOOK_TENANTS_FILE` | none: YAML/JSON `{tenant: {url, secret}}`; a tenant's jobs go to its own webhook instead of the one above |
 /// | `processor.storage.retries` | `PROCESSOR_STORAGE_RETRIES` | 3 retries of a failed storage call (jittered exponential backoff) |
 /// | `processor.storage.retry.base.ms` | `PROCESSOR_STORAGE_RETRY_BASE_MS` | 800: the first backoff |
 /// | `processor.storage.create` | `PROCESSOR_STORAGE_CREATE` | `true`: create the containers and queues at start if missing |
@@ -37,6 +38,7 @@ struct ProcessorConfiguration: Sendable {
     var profile = ProcessingProfile()
     var webhookURL: String?
     var webhookSecret: String?
+    var tenantWebhooks: [String: Webhooks.Target] = [:]
     var createStorage = true
     var retryPolicy = RetryPolicy.default
     var logLevel = Logger.Level.info
@@ -67,6 +69,7 @@ struct ProcessorConfiguration: Sendable {
         profile.retry = retry
         webhookURL = config.string(forKey: "webhook.url").flatMap { $0.isEmpty ? nil : $0 }
         webhookSecret = config.string(forKey: "webhook.secret", isSecret: true).flatMap { $0.isEmpty ? nil : $0 }
+        if let file = config.string(forKey: "webhook.tenants.file"), !file.isEmpty { tenantWebhooks = try Webhooks.load(path: file) }
         createStorage = config.bool(forKey: "storage.create", default: createStorage)
         retryPolicy = RetryPolicy(
             maxRetries: max(0, config.int(forKey: "storage.retries", default: 3)),

@@ -26,6 +26,8 @@ import StorageKit
 /// | `uploader.body.min.rate.grace.seconds` | `UPLOADER_BODY_MIN_RATE_GRACE_SECONDS` | 10: checked only after the client has had this long |
 /// | `uploader.rate.per.second` | `UPLOADER_RATE_PER_SECOND` | 20 uploads per second per tenant (0 = no limit) |
 /// | `uploader.rate.burst` | `UPLOADER_RATE_BURST` | 40 |
+/// | `uploader.quota.daily.uploads` | `UPLOADER_QUOTA_DAILY_UPLOADS` | 0 (off): files per tenant per UTC day, across replicas; more → 429 `QuotaExceeded` |
+/// | `uploader.quota.daily.bytes` | `UPLOADER_QUOTA_DAILY_BYTES` | 0 (off): bytes per tenant per UTC day, across replicas |
 /// | `uploader.header.timeout.seconds` | `UPLOADER_HEADER_TIMEOUT_SECONDS` | 10: a request head must be complete this long after the connection opens (or the previous answer) |
 /// | `uploader.idle.timeout.seconds` | `UPLOADER_IDLE_TIMEOUT_SECONDS` | 30: a connection that sends nothing for this long is closed |
 /// | `uploader.block.size.bytes` | `UPLOADER_BLOCK_SIZE_BYTES` | 4194304 (4 MiB) |
@@ -57,6 +59,7 @@ struct UploaderConfiguration: Sendable {
     var minimumBodyRate = MinimumBodyRate.default
     var ratePerSecond = 20.0
     var rateBurst = 40
+    var quotas = TenantQuotas.Limits()
     var idleTimeoutSeconds = 30
     var headerTimeoutSeconds = 10
     var staging = BlobClient.StagedUploadOptions(blockSize: 4 << 20, maxConcurrency: 3, blockMD5: false)
@@ -104,6 +107,8 @@ struct UploaderConfiguration: Sendable {
         minimumBodyRate.grace = .seconds(config.int(forKey: "body.min.rate.grace.seconds", default: Int(minimumBodyRate.grace.components.seconds)))
         ratePerSecond = config.double(forKey: "rate.per.second", default: ratePerSecond)
         rateBurst = config.int(forKey: "rate.burst", default: rateBurst)
+        quotas.uploadsPerDay = config.int(forKey: "quota.daily.uploads", default: quotas.uploadsPerDay)
+        quotas.bytesPerDay = config.int(forKey: "quota.daily.bytes", default: quotas.bytesPerDay)
         idleTimeoutSeconds = config.int(forKey: "idle.timeout.seconds", default: idleTimeoutSeconds)
         headerTimeoutSeconds = config.int(forKey: "header.timeout.seconds", default: headerTimeoutSeconds)
         staging.blockSize = config.int(forKey: "block.size.bytes", default: staging.blockSize)
@@ -138,6 +143,9 @@ struct UploaderConfiguration: Sendable {
         }
         guard minimumBodyRate.bytesPerSecond >= 0, minimumBodyRate.window >= .seconds(1), minimumBodyRate.grace >= .zero else {
             throw Invalid(description: "uploader.body.min.rate must be 0 (off) or more; its window at least 1 s; its grace 0 s or more")
+        }
+        guard quotas.uploadsPerDay >= 0, quotas.bytesPerDay >= 0 else {
+            throw Invalid(description: "uploader.quota.daily.uploads and .bytes must be 0 (off) or more")
         }
         guard readyFailureWindowSeconds >= 0 else {
             throw Invalid(description: "uploader.ready.failure.window.seconds must be 0 or more")

@@ -20,7 +20,7 @@ struct FinalWriteTests {
         }
         for queue in [PipelineNames.jobQueue, PipelineNames.poisonQueue] { _ = try await queues.createQueue(queue) }
         return JobHandler(
-            blobs: blobs, queues: queues, configuration: ProcessorConfiguration(), webhook: nil, names: .init(),
+            blobs: blobs, queues: queues, configuration: ProcessorConfiguration(), webhook: .none, names: .init(),
             runner: MediaRunner(mode: .none, limits: MediaLimits()))
     }
 

@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Foundation
 import MediaKit
 import QueueKit
@@ -85,5 +86,32 @@ struct ProfileAndMessageTests {
     func webhookSignature() {
         // Python: hmac.new(b"key", b"body", hashlib.sha256).hexdigest()
         #expect(Webhook.signature(body: Data("body".utf8), secret: "key") == "sha256=515aae133b435d4000956731f68ae5cf5eb85d4f0dc6a546d2bfcd3595ec1ae1")
+    }
+
+    @Test("a tenant's jobs go to its own webhook; others (and jobs without a tenant) to the deployment's; bad files are refused")
+    func tenantWebhooks() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("webhooks-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        func file(_ text: String) throws -> String {
+            let path = directory.appendingPathComponent("\(UUID().uuidString).yaml").path
+            try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+            return path
+        }
+        let targets = try Webhooks.load(path: try file("alpha:\n  url: https://alpha.example/hook\n  secret: s1\nbeta: {url: 'http://beta.example/x'}\n"))
+        #expect(targets == ["alpha": .init(url: "https://alpha.example/hook", secret: "s1"), "beta": .init(url: "http://beta.example/x", secret: nil)])
+        let client = HTTPClient.shared
+        let hooks = Webhooks(
+            fallback: Webhook(url: "https://platform.example/all", secret: nil, client: client),
+            byTenant: targets.mapValues { Webhook(url: $0.url, secret: $0.secret, client: client) })
+        #expect(hooks.target(for: "alpha")?.url == "https://alpha.example/hook")
+        #expect(hooks.target(for: "beta")?.secret == nil)
+        #expect(hooks.target(for: "gamma")?.url == "https://platform.example/all")
+        #expect(hooks.target(for: nil)?.url == "https://platform.example/all")
+        #expect(Webhooks.none.target(for: "alpha") == nil)
+        for bad in ["alpha: https://x", "not/a/tenant:\n  url: https://x\n", "alpha:\n  url: ftp://x\n", "alpha:\n  url: nothing\n"] {
+            #expect(throws: Webhooks.WebhookFileError.self) { try Webhooks.load(path: try file(bad)) }
+        }
+        #expect(throws: Webhooks.WebhookFileError.self) { try Webhooks.load(path: directory.appendingPathComponent("missing").path) }
     }
 }

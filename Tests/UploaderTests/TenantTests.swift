@@ -47,6 +47,18 @@ struct TenantTests {
         #expect(MediaJob.newJobId(at: Date()) < MediaJob.newJobId(at: Date() - 1))
     }
 
+    @Test("quota days are UTC days; Retry-After runs to the next UTC midnight")
+    func quotaDays() {
+        let date = Date(timeIntervalSince1970: 1_795_737_599)  // 2026-11-26 23:59:59 UTC
+        #expect(TenantQuotas.day(date) == "2026-11-26")
+        #expect(TenantQuotas.day(date + 1) == "2026-11-27")
+        #expect(TenantQuotas.secondsToMidnight(date) == 1)
+        #expect(TenantQuotas.secondsToMidnight(date + 1) == 86_400)
+        #expect(TenantQuotas.documentName(tenant: "alpha", day: "2026-11-26") == "_quotas/2026-11-26/alpha.json")
+        #expect(!Tenant.isValid("_quotas"))  // no tenant's prefix
+        #expect(TenantQuotas.Limits().isOff && !TenantQuotas.Limits(uploadsPerDay: 1).isOff)
+    }
+
     @Test("a listing cursor is opaque, round-trips, and is refused for another tenant or when forged")
     func cursors() throws {
         let cursor = JobCursor.cursor(marker: "alpha/0123.json", tenant: "alpha")

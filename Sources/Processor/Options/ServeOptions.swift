@@ -33,6 +33,8 @@ struct ServeOptions: ParsableArguments {
     var webhookURL: String?
     @Option(name: .customLong("processor-webhook-secret"), help: "HMAC-SHA256 key of the webhook signature (secret: prefer PROCESSOR_WEBHOOK_SECRET).")
     var webhookSecret: String?
+    @Option(name: .customLong("processor-webhook-tenants-file"), help: "YAML/JSON {tenant: {url, secret}}: each tenant's jobs go to its own webhook.")
+    var webhookTenantsFile: String?
     @Option(name: .customLong("processor-storage-retries"), help: "Retries of a failed storage call (default 3).")
     var storageRetries: Int?
     @Option(name: .customLong("processor-storage-retry-base-ms"), help: "First storage retry backoff (default 800).")
@@ -66,6 +68,7 @@ struct ServeOptions: ParsableArguments {
         values.set("processor.profile", profile)
         values.set("processor.webhook.url", webhookURL)
         values.set("processor.webhook.secret", webhookSecret, isSecret: true)
+        values.set("processor.webhook.tenants.file", webhookTenantsFile)
         values.set("processor.storage.retries", storageRetries)
         values.set("processor.storage.retry.base.ms", storageRetryBaseMs)
         values.set("processor.storage.create", storageCreate)

@@ -120,7 +120,7 @@ extension JobHandler {
     }
 
     func notify(_ status: JobStatus, logger: Logger) async {
-        guard let webhook, let body = try? status.json() else { return }
+        guard let webhook = webhook.target(for: status.tenant), let body = try? status.json() else { return }
         await webhook.deliver(body, jobId: status.jobId, logger: logger)
     }
 

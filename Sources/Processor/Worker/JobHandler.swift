@@ -15,7 +15,7 @@ struct JobHandler: Sendable {
     let blobs: BlobClient
     let queues: QueueClient
     let configuration: ProcessorConfiguration
-    let webhook: Webhook?
+    let webhook: Webhooks
     let names: Names
     /// Where codec work runs (a child process per job by default).
     let runner: MediaRunner

@@ -5,6 +5,8 @@ import Logging
 import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
+import QueueKit
+import Yams
 
 /// POSTs a final status document to a configured URL, signed with HMAC-SHA256
 /// (`X-MediaPipeline-Signature: sha256=<hex>` over the exact body), retried with backoff.
@@ -47,5 +49,48 @@ struct Webhook: Sendable {
             }
         }
         return false
+    }
+}
+
+/// Where a job's final status goes: its tenant's own webhook (`processor.webhook.tenants.file`), so
+/// each application hears only about its own jobs, or else the deployment's (`processor.webhook.url`).
+struct Webhooks: Sendable {
+    /// One tenant's webhook, as the file gives it.
+    struct Target: Codable, Sendable, Equatable {
+        var url: String
+        var secret: String?
+    }
+
+    var fallback: Webhook?
+    var byTenant: [String: Webhook] = [:]
+
+    static let none = Webhooks(fallback: nil)
+
+    func target(for tenant: String?) -> Webhook? {
+        tenant.flatMap { byTenant[$0] } ?? fallback
+    }
+
+    /// Reads `{tenant: {url, secret}}` (YAML or JSON: a mounted Secret).
+    static func load(path: String) throws -> [String: Target] {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw WebhookFileError(description: "cannot read the tenant webhook file \(path)")
+        }
+        let targets: [String: Target]
+        do {
+            targets = try YAMLDecoder().decode([String: Target].self, from: data)
+        } catch {
+            throw WebhookFileError(description: "\(path) is not a map of tenant → {url, secret}: \(error)")
+        }
+        for (tenant, target) in targets {
+            guard Tenant.isValid(tenant) else { throw WebhookFileError(description: "\(path): \(tenant) is not a tenant name") }
+            guard let url = URL(string: target.url), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
+                throw WebhookFileError(description: "\(path): the webhook of \(tenant) is not an http(s) URL")
+            }
+        }
+        return targets
+    }
+
+    struct WebhookFileError: Error, CustomStringConvertible {
+        let description: String
     }
 }

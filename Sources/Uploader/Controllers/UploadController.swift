@@ -16,6 +16,7 @@ struct UploadController: Sendable {
     let configuration: UploaderConfiguration
     let slots: UploadSlots
     let rateLimiter: RateLimiter
+    let quotas: TenantQuotas
     let metrics: UploaderMetrics
 
     static let fileNameHeader = HTTPField.Name("X-File-Name")!
@@ -86,9 +87,31 @@ struct UploadController: Sendable {
             slots.leave(key: key)
             metrics.setInFlight(slots.inUse)
         }
+        let admittedAt = Date()
+        do {
+            try await quotas.admit(tenant: tenant, now: admittedAt)
+        } catch let exceeded as TenantQuotas.Exceeded {
+            throw UploaderError(.quotaExceeded, exceeded.message, retryAfter: exceeded.retryAfter)
+        } catch let error as StorageError {
+            context.logger.error("cannot read the tenant's quota usage", metadata: ["error": "\(error)"])
+            throw UploaderError(.storageUnavailable, "storage is unavailable; nothing was queued, try again", retryAfter: 5)
+        }
         // Every check that can refuse the request before its body has passed: only now is a client
         // that sent `Expect: 100-continue` told to send the body.
         context.continueUpload()
+        do {
+            let (response, jobs) = try await receive(request: request, context: context, declared: declared, tenant: tenant)
+            let bytes = jobs.reduce(0) { $0 + $1.input.bytes }
+            await quotas.settle(tenant: tenant, files: jobs.count, bytes: bytes, admittedAt: admittedAt)
+            return (response, bytes)
+        } catch {
+            await quotas.settle(tenant: tenant, files: 0, bytes: 0, admittedAt: admittedAt)
+            throw error
+        }
+    }
+
+    /// Reads the body into blobs and publishes its jobs.
+    private func receive(request: Request, context: UploaderRequestContext, declared: Int?, tenant: String) async throws -> (Response, [MediaJob]) {
 
         let traceId = Self.traceId(request.headers)
         var logger = context.logger
@@ -122,8 +145,7 @@ struct UploadController: Sendable {
         }
         var headers: HTTPFields = [.contentType: "application/json; charset=utf-8"]
         if jobs.count == 1 { headers[.location] = "/jobs/\(jobs[0].jobId)" }
-        let response = Response(status: .accepted, headers: headers, body: .init(byteBuffer: ByteBuffer(data: body)))
-        return (response, jobs.reduce(0) { $0 + $1.input.bytes })
+        return (Response(status: .accepted, headers: headers, body: .init(byteBuffer: ByteBuffer(data: body))), jobs)
     }
 
     /// Every file part becomes a job; other fields are read and ignored (at most 64 KiB each).

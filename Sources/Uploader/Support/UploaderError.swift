@@ -14,6 +14,8 @@ struct UploaderError: Error, HTTPResponseError, CustomStringConvertible {
         static let rateLimited = Code(rawValue: "RateLimited")
         /// The key already has its share of the upload slots (`uploader.max.uploads.per.key`).
         static let tooManyUploadsForKey = Code(rawValue: "TooManyUploadsForKey")
+        /// The tenant has used its daily quota of uploads or bytes (`uploader.quota.daily.*`).
+        static let quotaExceeded = Code(rawValue: "QuotaExceeded")
         /// The body arrived below the minimum rate (`uploader.body.min.rate`).
         static let bodyTooSlow = Code(rawValue: "BodyTooSlow")
         static let busy = Code(rawValue: "ServerBusy")
@@ -46,7 +48,7 @@ struct UploaderError: Error, HTTPResponseError, CustomStringConvertible {
     var status: HTTPResponse.Status {
         switch code {
         case .unauthorized: .unauthorized
-        case .rateLimited, .tooManyUploadsForKey: .tooManyRequests
+        case .rateLimited, .tooManyUploadsForKey, .quotaExceeded: .tooManyRequests
         case .bodyTooSlow: .requestTimeout
         case .busy, .storageUnavailable, .shuttingDown: .serviceUnavailable
         case .payloadTooLarge: .contentTooLarge

@@ -11,6 +11,7 @@ const messages = {
   Unauthorized: "The API key was not accepted. Enter it again.",
   RateLimited: "Too many uploads at once for this key. It will be retried shortly.",
   TooManyUploadsForKey: "Too many uploads in progress for this key. It will be retried shortly.",
+  QuotaExceeded: "Today's upload quota is used up. It resets at midnight UTC.",
   ServerBusy: "The uploader is busy. It will be retried shortly.",
   BodyTooSlow: "The connection was too slow to finish the upload. Try again on a better network.",
   PayloadTooLarge: "This file is larger than the uploader accepts.",
