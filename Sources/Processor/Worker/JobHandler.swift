@@ -50,6 +50,7 @@ struct JobHandler: Sendable {
         }
         logger[metadataKey: "job.id"] = "\(job.jobId)"
         logger[metadataKey: "trace.id"] = "\(job.traceId)"
+        if let tenant = job.tenant { logger[metadataKey: "tenant"] = "\(tenant)" }
         let media = job.input.mediaType.hasPrefix("video/") ? "video" : "image"
         do {
             let jobLogger = logger
