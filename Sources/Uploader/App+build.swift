@@ -49,8 +49,15 @@ func buildApplication(
     ).addRoutes(to: router)
 
     let signer = OutputLinkSigner(secret: configuration.linksSecret, apiKeys: configuration.apiKeys)
+    if configuration.links == .proxy, configuration.linksSecret == nil, configuration.apiKeys.isEmpty, !configuration.authDisabled {
+        logger.warning("proxy links are signed with a per-process key (no API keys, no UPLOADER_LINKS_SECRET): other replicas and restarts refuse them")
+    }
+    let oidc = configuration.oidc.map {
+        OIDCVerifier(configuration: $0, source: OIDCDiscoveryKeySource(configuration: $0), logger: logger)
+    }
     let api = router.group().add(
-        middleware: APIKeyMiddleware(keys: APIKeys(keys: configuration.apiKeys), disabled: configuration.authDisabled, links: signer))
+        middleware: APIKeyMiddleware(
+            keys: APIKeys(keys: configuration.apiKeys), disabled: configuration.authDisabled, links: signer, oidc: oidc))
     UploadController(
         ingest: ingest, configuration: configuration,
         slots: UploadSlots(limit: configuration.maxConcurrentUploads, perKeyLimit: configuration.uploadsPerKey),

@@ -4,14 +4,19 @@ import NIOCore
 /// The uploader's per-request context: Hummingbird's core storage plus the authenticated key.
 struct UploaderRequestContext: RequestContext {
     var coreContext: CoreRequestContextStorage
-    /// Set by `APIKeyMiddleware`: the id of the key that authenticated the request.
+    /// Set by `APIKeyMiddleware`: the id of the key that authenticated the request (for an OIDC
+    /// token, `oidc:` and a hash of its issuer and subject).
     var apiKeyID: String?
+    /// Set by `APIKeyMiddleware`: the tenant the request acts for (an OIDC token's tenant claim);
+    /// nil when the credential names none.
+    var tenant: String?
     /// The connection, for `continueUpload()`.
     let channel: any Channel
 
     init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.apiKeyID = nil
+        self.tenant = nil
         self.channel = source.channel
     }
 
