@@ -1,6 +1,7 @@
 import Configuration
 import Foundation
 import HTTPTypes
+import Hummingbird
 import HummingbirdTesting
 import JWTKit
 import NIOCore
@@ -72,6 +73,28 @@ struct OIDCUploaderTests {
                 #expect(accepted.status == .accepted)
                 let byKey = try await h.client.execute(uri: "/upload", method: .post, headers: h.keyHeader, body: ByteBuffer(data: Self.png))
                 #expect(byKey.status == .unauthorized)
+            }
+        }
+    }
+
+    @Test("the request carries the token's stable id and its tenant; an API key's request has no tenant")
+    func context() async throws {
+        let key = try await OIDCTestKey.rsa(kid: "rsa-1")
+        try await OIDCTestIdP.run(serving: [key]) { idp throws in
+            let router = Router(context: UploaderRequestContext.self)
+            router.add(middleware: APIKeyMiddleware(keys: APIKeys(keys: [UploaderHarness.key]), oidc: idp.verifier()))
+            router.get("whoami") { _, context in "\(context.apiKeyID ?? "-") \(context.tenant ?? "-")" }
+            let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+            try await app.test(.live) { client throws in
+                var claims = idp.claims()
+                claims.tid = "contoso"
+                let first = try await client.execute(uri: "/whoami", method: .get, headers: [.authorization: "Bearer \(try await key.sign(claims))"])
+                let again = try await client.execute(uri: "/whoami", method: .get, headers: [.authorization: "Bearer \(try await key.sign(claims))"])
+                let words = String(buffer: first.body).split(separator: " ")
+                #expect(words.count == 2 && words[0].hasPrefix("oidc:") && words[1] == "contoso")
+                #expect(again.body == first.body, "a new token of the same user: the same id")
+                let byKey = try await client.execute(uri: "/whoami", method: .get, headers: [.authorization: "Bearer \(UploaderHarness.key)"])
+                #expect(String(buffer: byKey.body).hasSuffix(" -") && !String(buffer: byKey.body).hasPrefix("oidc:"))
             }
         }
     }
