@@ -52,8 +52,14 @@ func buildApplication(
     if configuration.links == .proxy, configuration.linksSecret == nil, configuration.apiKeys.isEmpty, !configuration.authDisabled {
         logger.warning("proxy links are signed with a per-process key (no API keys, no UPLOADER_LINKS_SECRET): other replicas and restarts refuse them")
     }
-    let oidc = configuration.oidc.map {
-        OIDCVerifier(configuration: $0, source: OIDCDiscoveryKeySource(configuration: $0), logger: logger)
+    let oidc = configuration.oidc.map { oidc in
+        logger.info(
+            "accepting OIDC bearer tokens",
+            metadata: [
+                "oidc.issuer": "\(oidc.issuer)", "oidc.audience": "\(oidc.audience)", "oidc.jwks.url": "\(oidc.jwksURL ?? "(discovery)")",
+                "oidc.tenant.claim": "\(oidc.tenantClaim)", "oidc.required.role": "\(oidc.requiredRole ?? "(none)")",
+            ])
+        return OIDCVerifier(configuration: oidc, source: OIDCDiscoveryKeySource(configuration: oidc), logger: logger)
     }
     let api = router.group().add(
         middleware: APIKeyMiddleware(
