@@ -49,8 +49,20 @@ func buildApplication(
     ).addRoutes(to: router)
 
     let signer = OutputLinkSigner(secret: configuration.linksSecret, apiKeys: configuration.apiKeys)
+    if configuration.links == .proxy, configuration.linksSecret == nil, configuration.apiKeys.isEmpty, !configuration.authDisabled {
+        logger.warning("proxy links are signed with a per-process key (no API keys, no UPLOADER_LINKS_SECRET): other replicas and restarts refuse them")
+    }
+    let oidc = configuration.oidc.map { oidc in
+        logger.info(
+            "accepting OIDC bearer tokens",
+            metadata: [
+                "oidc.issuer": "\(oidc.issuer)", "oidc.audience": "\(oidc.audience)", "oidc.jwks.url": "\(oidc.jwksURL ?? "(discovery)")",
+                "oidc.tenant.claim": "\(oidc.tenantClaim)", "oidc.required.role": "\(oidc.requiredRole ?? "(none)")",
+            ])
+        return OIDCVerifier(configuration: oidc, source: OIDCDiscoveryKeySource(configuration: oidc), logger: logger)
+    }
     let keys = APIKeys(keys: configuration.apiKeys)
-    let api = router.group().add(middleware: APIKeyMiddleware(keys: keys, disabled: configuration.authDisabled, links: signer))
+    let api = router.group().add(middleware: APIKeyMiddleware(keys: keys, disabled: configuration.authDisabled, links: signer, oidc: oidc))
     UploadController(
         ingest: ingest, configuration: configuration,
         slots: UploadSlots(limit: configuration.maxConcurrentUploads, perKeyLimit: configuration.uploadsPerKey),

@@ -13,7 +13,14 @@ import StorageKit
 /// | `uploader.port` | `UPLOADER_PORT` | 8080 (0 = any free port) |
 /// | `uploader.api.keys` | `UPLOADER_API_KEYS` | none; comma-separated `tenant:key` entries or bare keys, each its own tenant (secret) |
 /// | `uploader.api.keys.file` | `UPLOADER_API_KEYS_FILE` | none; a file of such entries, one per line (a mounted Secret) |
-/// | `uploader.auth.disabled` | `UPLOADER_AUTH_DISABLED` | `false`; with no keys configured the uploader refuses to start unless this is `true` |
+/// | `uploader.auth.disabled` | `UPLOADER_AUTH_DISABLED` | `false`; with no keys and no OIDC issuer configured the uploader refuses to start unless this is `true` |
+/// | `uploader.oidc.issuer` | `UPLOADER_OIDC_ISSUER` | none; set, `Authorization: Bearer <JWT>` is verified as an OIDC access token of this exact `iss` (e.g. `https://login.microsoftonline.com/{tenant}/v2.0`) |
+/// | `uploader.oidc.audience` | `UPLOADER_OIDC_AUDIENCE` | none; required with the issuer: a value the token's `aud` must contain |
+/// | `uploader.oidc.jwks.url` | `UPLOADER_OIDC_JWKS_URL` | none: the `jwks_uri` of `{issuer}/.well-known/openid-configuration` |
+/// | `uploader.oidc.tenant.claim` | `UPLOADER_OIDC_TENANT_CLAIM` | `tid`: the claim naming the tenant (`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`; a token without it is refused) |
+/// | `uploader.oidc.required.role` | `UPLOADER_OIDC_REQUIRED_ROLE` | none; set, the token must carry it in `roles` or in `scp` |
+/// | `uploader.oidc.jwks.cache.seconds` | `UPLOADER_OIDC_JWKS_CACHE_SECONDS` | 3600: signing keys are fetched again after this long (and on an unknown `kid`) |
+/// | `uploader.oidc.jwks.refresh.min.seconds` | `UPLOADER_OIDC_JWKS_REFRESH_MIN_SECONDS` | 10: at most one key fetch per this many seconds |
 /// | `uploader.max.upload.bytes` | `UPLOADER_MAX_UPLOAD_BYTES` | 2147483648 (2 GiB) per request |
 /// | `uploader.max.files` | `UPLOADER_MAX_FILES` | 10 files per request |
 /// | `uploader.multipart.max.parts` | `UPLOADER_MULTIPART_MAX_PARTS` | 16 |
@@ -50,6 +57,8 @@ struct UploaderConfiguration: Sendable {
     var port = 8080
     var apiKeys: [String] = []
     var authDisabled = false
+    /// OIDC bearer tokens (`uploader.oidc.*`); nil: not accepted.
+    var oidc: OIDCConfiguration?
     var maxUploadBytes = 2 << 30
     var maxFiles = 10
     var multipart = MultipartReader.Limits()
@@ -95,6 +104,7 @@ struct UploaderConfiguration: Sendable {
         }
         apiKeys = keys
         authDisabled = config.bool(forKey: "auth.disabled", default: false)
+        oidc = try OIDCConfiguration.read(from: config)
         maxUploadBytes = config.int(forKey: "max.upload.bytes", default: maxUploadBytes)
         maxFiles = config.int(forKey: "max.files", default: maxFiles)
         multipart.maxParts = config.int(forKey: "multipart.max.parts", default: multipart.maxParts)
@@ -130,9 +140,11 @@ struct UploaderConfiguration: Sendable {
     }
 
     func validate() throws {
-        guard !apiKeys.isEmpty || authDisabled else {
-            throw Invalid(description: "no API keys: set UPLOADER_API_KEYS (comma-separated) or UPLOADER_API_KEYS_FILE, or UPLOADER_AUTH_DISABLED=true for a private network")
+        guard !apiKeys.isEmpty || oidc != nil || authDisabled else {
+            throw Invalid(
+                description: "no API keys: set UPLOADER_API_KEYS (comma-separated) or UPLOADER_API_KEYS_FILE, or UPLOADER_OIDC_ISSUER and UPLOADER_OIDC_AUDIENCE, or UPLOADER_AUTH_DISABLED=true for a private network")
         }
+        try oidc?.validate()
         guard maxUploadBytes > 0, maxFiles > 0, maxConcurrentUploads > 0, staging.blockSize >= 64 << 10,
             staging.blockSize <= 100 << 20, staging.maxConcurrency > 0
         else {

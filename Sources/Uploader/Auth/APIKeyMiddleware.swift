@@ -3,10 +3,13 @@ import HTTPTypes
 import Hummingbird
 import Logging
 
-/// Requires an API key in `X-API-Key` or `Authorization: Bearer`, or, for a `GET` of exactly the
-/// path it was made for, a valid signed link (`OutputLinkSigner`: the proxy-mode output links), and
-/// sets the request's key id and tenant. Every failure — no key, a wrong key, a malformed header, a
-/// bad or expired link — gets the same 401 body.
+/// Requires an API key in `X-API-Key` or `Authorization: Bearer`, an OIDC access token in
+/// `Authorization: Bearer` (when `uploader.oidc.issuer` is set: a JWT-shaped bearer value goes to
+/// `OIDCVerifier`, anything else is an API key), or, for a `GET` of exactly the path it was made
+/// for, a valid signed link (`OutputLinkSigner`: the proxy-mode output links); and sets the
+/// request's key id and tenant (a key's, a token's claim, a link's).
+/// Every failure — no key, a wrong key, a refused token, a malformed header, a bad or expired link —
+/// gets the same 401 body; why a token was refused is only logged (debug).
 struct APIKeyMiddleware: RouterMiddleware {
     typealias Context = UploaderRequestContext
     let keys: APIKeys
@@ -14,6 +17,8 @@ struct APIKeyMiddleware: RouterMiddleware {
     var disabled = false
     /// Checks signed output links; nil: links are not accepted.
     var links: OutputLinkSigner?
+    /// Verifies bearer tokens; nil: OIDC is off and every bearer value is an API key.
+    var oidc: OIDCVerifier?
 
     static let apiKeyHeader = HTTPField.Name("X-API-Key")!
     /// The key id and tenant of every request when auth is disabled.
@@ -34,8 +39,22 @@ struct APIKeyMiddleware: RouterMiddleware {
             context.tenant = String(tenant)
             return try await next(request, context)
         }
+        if let oidc, (request.headers[Self.apiKeyHeader] ?? "").isEmpty, let token = Self.bearer(request.headers), OIDCVerifier.isJWTShaped(token) {
+            let identity: OIDCIdentity
+            do {
+                identity = try await oidc.verify(token)
+            } catch {
+                context.logger.debug("bearer token refused", metadata: ["oidc.reason": "\(error)"])
+                throw Self.unauthorized
+            }
+            context.apiKeyID = identity.id
+            context.tenant = identity.tenant
+            context.logger[metadataKey: "api.key"] = "\(identity.id)"
+            context.logger[metadataKey: "tenant"] = "\(identity.tenant)"
+            return try await next(request, context)
+        }
         guard let candidate = Self.candidate(request.headers), let principal = keys.authenticate(candidate) else {
-            throw UploaderError(.unauthorized, "a valid API key is required (X-API-Key or Authorization: Bearer)")
+            throw Self.unauthorized
         }
         context.apiKeyID = principal.keyID
         context.tenant = principal.tenant
@@ -44,12 +63,21 @@ struct APIKeyMiddleware: RouterMiddleware {
         return try await next(request, context)
     }
 
+    /// The one answer to every authentication failure, whatever the credential.
+    static var unauthorized: UploaderError {
+        UploaderError(.unauthorized, "a valid API key is required (X-API-Key or Authorization: Bearer)")
+    }
+
     static func candidate(_ headers: HTTPFields) -> String? {
         if let key = headers[apiKeyHeader], !key.isEmpty { return key }
-        if let authorization = headers[.authorization] {
-            let parts = authorization.split(separator: " ", maxSplits: 1)
-            if parts.count == 2, parts[0].lowercased() == "bearer" { return String(parts[1]).trimmingCharacters(in: .whitespaces) }
-        }
-        return nil
+        return bearer(headers)
+    }
+
+    /// The value of `Authorization: Bearer …`.
+    static func bearer(_ headers: HTTPFields) -> String? {
+        guard let authorization = headers[.authorization] else { return nil }
+        let parts = authorization.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
+        return String(parts[1]).trimmingCharacters(in: .whitespaces)
     }
 }

@@ -4,9 +4,11 @@ import NIOCore
 /// The uploader's per-request context: Hummingbird's core storage plus the authenticated key.
 struct UploaderRequestContext: RequestContext {
     var coreContext: CoreRequestContextStorage
-    /// Set by `APIKeyMiddleware`: the id of the key that authenticated the request.
+    /// Set by `APIKeyMiddleware`: the id of the key that authenticated the request (for an OIDC
+    /// token, `oidc:` and a hash of its issuer and subject).
     var apiKeyID: String?
-    /// Set by `APIKeyMiddleware`: the tenant the request acts for (its jobs, its limits).
+    /// Set by `APIKeyMiddleware`: the tenant the request acts for (its jobs, its limits): a key's,
+    /// an OIDC token's tenant claim, a signed link's.
     var tenant: String?
     /// The connection, for `continueUpload()`.
     let channel: any Channel
