@@ -68,7 +68,7 @@ func buildApplication(
         slots: UploadSlots(limit: configuration.maxConcurrentUploads, perKeyLimit: configuration.uploadsPerKey),
         rateLimiter: RateLimiter(ratePerSecond: configuration.ratePerSecond, burst: configuration.rateBurst),
         quotas: TenantQuotas(blobs: ingest.blobs, container: PipelineNames.statusContainer, limits: configuration.quotas, logger: logger),
-        metrics: UploaderMetrics(tenants: keys.allTenants.union([APIKeyMiddleware.anonymous]))
+        metrics: UploaderMetrics(tenants: keys.allTenants.union(configuration.metricsTenants).union([APIKeyMiddleware.anonymous]))
     ).addRoutes(to: api)
     JobsController(ingest: ingest, links: configuration.links, linksTTLSeconds: configuration.linksTTLSeconds, signer: signer)
         .addRoutes(to: api)

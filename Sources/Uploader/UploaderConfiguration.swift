@@ -33,6 +33,7 @@ import StorageKit
 /// | `uploader.body.min.rate.grace.seconds` | `UPLOADER_BODY_MIN_RATE_GRACE_SECONDS` | 10: checked only after the client has had this long |
 /// | `uploader.rate.per.second` | `UPLOADER_RATE_PER_SECOND` | 20 uploads per second per tenant (0 = no limit) |
 /// | `uploader.rate.burst` | `UPLOADER_RATE_BURST` | 40 |
+/// | `uploader.metrics.tenants` | `UPLOADER_METRICS_TENANTS` | none: comma-separated tenants (e.g. OIDC tenant ids) labelled by name in metrics; the API keys' tenants always are, any other is `oidc` |
 /// | `uploader.quota.daily.uploads` | `UPLOADER_QUOTA_DAILY_UPLOADS` | 0 (off): files per tenant per UTC day, across replicas; more → 429 `QuotaExceeded` |
 /// | `uploader.quota.daily.bytes` | `UPLOADER_QUOTA_DAILY_BYTES` | 0 (off): bytes per tenant per UTC day, across replicas |
 /// | `uploader.header.timeout.seconds` | `UPLOADER_HEADER_TIMEOUT_SECONDS` | 10: a request head must be complete this long after the connection opens (or the previous answer) |
@@ -59,6 +60,8 @@ struct UploaderConfiguration: Sendable {
     var authDisabled = false
     /// OIDC bearer tokens (`uploader.oidc.*`); nil: not accepted.
     var oidc: OIDCConfiguration?
+    /// Tenants named in metric labels besides the API keys' (e.g. OIDC tenants); others are `oidc`.
+    var metricsTenants: [String] = []
     var maxUploadBytes = 2 << 30
     var maxFiles = 10
     var multipart = MultipartReader.Limits()
@@ -105,6 +108,11 @@ struct UploaderConfiguration: Sendable {
         apiKeys = keys
         authDisabled = config.bool(forKey: "auth.disabled", default: false)
         oidc = try OIDCConfiguration.read(from: config)
+        metricsTenants = (config.string(forKey: "metrics.tenants") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty }
+        if let bad = metricsTenants.first(where: { !Tenant.isValid($0) }) {
+            throw Invalid(description: "uploader.metrics.tenants: \(bad) is not a tenant name")
+        }
         maxUploadBytes = config.int(forKey: "max.upload.bytes", default: maxUploadBytes)
         maxFiles = config.int(forKey: "max.files", default: maxFiles)
         multipart.maxParts = config.int(forKey: "multipart.max.parts", default: multipart.maxParts)

@@ -7,6 +7,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import threading
 import time
 import uuid
@@ -201,3 +202,24 @@ def test_required_role_and_tokens_only(make_stack, idp):
     assert upload(stack, bearer(key.sign(idp.claims(roles=["Media.Read"], scp="openid")))).status_code == 401
     assert upload(stack, bearer(key.sign(idp.claims(roles=["Media.Upload"])))).status_code == 202
     assert upload(stack, bearer(key.sign(idp.claims(scp="openid Media.Upload")))).status_code == 202
+
+
+def test_a_tokens_tenant_owns_its_jobs_and_metrics_name_only_listed_tenants(make_stack, idp):
+    listed = "11111111-2222-3333-4444-555555555555"
+    stack = oidc_stack(make_stack, idp, UPLOADER_METRICS_TENANTS=listed)
+    ours = bearer(idp.keys[0].sign(idp.claims()))
+    r = upload(stack, ours)
+    assert r.status_code == 202, r.text
+    job = r.json()["jobId"]
+    # The token's tenant sees it (also with another user's token of the same tenant) and lists it;
+    # another tenant's token and an API key (its own tenant) get an unknown id's 404.
+    same_tenant = bearer(idp.keys[1].sign(idp.claims()))
+    assert requests.get(f"{stack.uploader.url}/jobs/{job}", headers=same_tenant, timeout=30).status_code == 200
+    assert [j["jobId"] for j in requests.get(f"{stack.uploader.url}/jobs", headers=ours, timeout=30).json()["jobs"]] == [job]
+    for other in (bearer(idp.keys[0].sign(idp.claims(tid="other-tenant"))), {"X-API-Key": API_KEY}):
+        assert requests.get(f"{stack.uploader.url}/jobs/{job}", headers=other, timeout=30).status_code == 404
+        assert requests.get(f"{stack.uploader.url}/jobs", headers=other, timeout=30).json()["jobs"] == []
+    assert upload(stack, bearer(idp.keys[0].sign(idp.claims(tid=listed)))).status_code == 202
+    metrics = requests.get(f"{stack.uploader.url}/metrics", timeout=30).text
+    tenants = set(re.findall(r'uploader_uploads_total\{[^}]*tenant="([^"]+)"', metrics))
+    assert tenants == {"oidc", listed}, tenants  # TENANT is not listed: aggregated
