@@ -33,7 +33,6 @@ count and the measured job times; with SCALING_REPORT=path it also writes them t
 from __future__ import annotations
 
 import concurrent.futures as cf
-import hashlib
 import json
 import math
 import os
@@ -53,7 +52,7 @@ from PIL import Image
 
 import keda
 import podman
-from conftest import API_KEY, PHOTOS, Daemon, curl_upload, make_clip, profile_json, real_clip, unique
+from conftest import API_KEY, PHOTOS, Daemon, curl_upload, job_status, make_clip, profile_json, real_clip, unique
 
 TIME_SCALE = float(os.environ.get("KEDA_TIME_SCALE", "10"))
 BURST = int(os.environ.get("SCALING_BURST", "300"))
@@ -363,9 +362,6 @@ def test_scaling_follows_keda_formula(storage, stack, tmp_path: Path) -> None:
     blobs = BlobServiceClient.from_connection_string(connection)
     queue = QueueClient.from_connection_string(connection, "jobqueue", message_decode_policy=TextBase64DecodePolicy())
     poison = QueueClient.from_connection_string(connection, "jobqueue-poison", message_decode_policy=TextBase64DecodePolicy())
-    status_container = blobs.get_container_client("jobstatus")
-    # A bare API key is its own tenant (the key id: the first 8 bytes of its SHA-256); its jobs' documents live under it.
-    tenant = hashlib.sha256(API_KEY.encode()).hexdigest()[:16]
 
     t0 = time.monotonic()
     t0_wall = time.time()
@@ -387,7 +383,7 @@ def test_scaling_follows_keda_formula(storage, stack, tmp_path: Path) -> None:
 
     def status_of(job_id: str) -> dict | None:
         try:
-            return json.loads(status_container.get_blob_client(f"{tenant}/{job_id}.json").download_blob().readall())
+            return job_status(stack, job_id)
         except Exception:  # noqa: BLE001 — not there yet
             return None
 
