@@ -41,7 +41,7 @@ func buildServices(
     let worker = JobWorker(queues: queues, handler: handler, configuration: configuration, logger: logger)
     let health = HealthServer.build(configuration: configuration, blobs: blobs, queues: queues, registry: registry, logger: logger)
     // Shut down in reverse: health server and sampler, then the worker (it drains), then the client.
-    return ([HTTPClientService(client: httpClient, after: worker.drained), worker, QueueDepthSampler(queues: queues, queue: names.queue), health], handler)
+    return ([HTTPClientService(client: httpClient, after: worker.drained), worker, QueueBacklogSampler(queues: queues, queue: names.queue, poisonQueue: names.poisonQueue), health], handler)
 }
 
 /// Shuts the storage HTTP client down after the services that use it have stopped.

@@ -19,8 +19,13 @@ struct Attempt: Sendable {
 
     mutating func claim(_ status: JobStatus, etag: String) { claimed = (status, etag) }
 
-    /// The document a final write starts from.
-    var document: JobStatus { claimed?.status ?? stored?.status ?? JobStatus(queued: job) }
+    /// The document a final write starts from, carrying this job's trace id (documents written
+    /// before trace ids were recorded get it here).
+    var document: JobStatus {
+        var document = claimed?.status ?? stored?.status ?? JobStatus(queued: job)
+        document.traceId = document.traceId ?? job.traceId
+        return document
+    }
 
     /// When the first attempt started, when known: recorded in a document read or written by this
     /// delivery. Unknown when the status could not be read, or the first attempt's write failed.
@@ -110,7 +115,7 @@ extension JobHandler {
             } else {
                 try await queues.delete(names.queue, messageID: message.id, popReceipt: message.popReceipt)
             }
-            ProcessorMetrics.poisoned()
+            ProcessorMetrics.poisoned(code: code)
             logger.error("job poisoned", metadata: ["code": "\(code)", "reason": "\(reason)"])
         } catch {
             // The message stays; it comes back and is quarantined again (the poison entry is keyed
@@ -121,7 +126,7 @@ extension JobHandler {
 
     func notify(_ status: JobStatus, logger: Logger) async {
         guard let webhook = webhook.target(for: status.tenant), let body = try? status.json() else { return }
-        await webhook.deliver(body, jobId: status.jobId, logger: logger)
+        await webhook.deliver(body, jobId: status.jobId, traceId: status.traceId, logger: logger)
     }
 
     /// The job's status document and its ETag (nil when there is none).

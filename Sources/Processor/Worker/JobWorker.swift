@@ -91,20 +91,6 @@ final class DrainSignal: Sendable {
     }
 }
 
-/// Samples the queue's approximate message count into the queue-depth gauge.
-struct QueueDepthSampler: Service {
-    let queues: QueueClient
-    let queue: String
-    var interval = Duration.seconds(5)
-
-    func run() async throws {
-        while !Task.isShuttingDownGracefully, !Task.isCancelled {
-            if let count = try? await queues.approximateMessageCount(queue) { ProcessorMetrics.setQueueDepth(count) }
-            _ = try? await cancelOnGracefulShutdown { try await Task.sleep(for: interval) }
-        }
-    }
-}
-
 /// Jobs running now (shared by the poll loop and the job tasks).
 final class InFlightCounter: Sendable {
     private let value = Atomic<Int>(0)

@@ -23,15 +23,17 @@ struct Webhook: Sendable {
     }
 
     /// Delivers `body`; returns whether a 2xx answer came back. Never throws: a webhook is a
-    /// notification, the status document is the record.
+    /// notification, the status document is the record. With a trace id, the request carries a W3C
+    /// `traceparent` continuing the job's trace (`Traceparent`).
     @discardableResult
-    func deliver(_ body: Data, jobId: String, logger: Logger) async -> Bool {
+    func deliver(_ body: Data, jobId: String, traceId: String? = nil, logger: Logger) async -> Bool {
         var delay = baseDelay
         for attempt in 1...attempts {
             var request = HTTPClientRequest(url: url)
             request.method = .POST
             request.headers.add(name: "Content-Type", value: "application/json")
             request.headers.add(name: "X-MediaPipeline-Job", value: jobId)
+            if let parent = traceId.flatMap({ Traceparent.header(traceId: $0) }) { request.headers.add(name: "traceparent", value: parent) }
             if let secret { request.headers.add(name: "X-MediaPipeline-Signature", value: Self.signature(body: body, secret: secret)) }
             request.body = .bytes(ByteBuffer(data: body))
             do {

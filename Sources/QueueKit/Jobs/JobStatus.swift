@@ -96,6 +96,9 @@ public struct JobStatus: Codable, Sendable, Equatable {
     public var tenant: String?
     /// The uploaded file's (sanitised) name, when it had one.
     public var originalName: String?
+    /// The job's trace id (32 hex digits: the upload's W3C `traceparent` trace id, or a new one),
+    /// as it appears in both daemons' logs (`trace.id`) and the webhook's `traceparent`.
+    public var traceId: String?
     public var status: State
     public var input: BlobReference
     public var outputs: [Output]
@@ -120,6 +123,7 @@ public struct JobStatus: Codable, Sendable, Equatable {
         self.jobId = job.jobId
         self.tenant = job.tenant
         self.originalName = job.originalName
+        self.traceId = job.traceId
         self.status = .queued
         self.input = job.input
         self.outputs = []
@@ -130,13 +134,14 @@ public struct JobStatus: Codable, Sendable, Equatable {
         self.updatedAt = now.jobPrecision
     }
 
-    enum CodingKeys: String, CodingKey { case jobId, tenant, originalName, status, input, outputs, error, timings, attempts, firstAttemptAt, media, compressionRatio, createdAt, updatedAt }
+    enum CodingKeys: String, CodingKey { case jobId, tenant, originalName, traceId, status, input, outputs, error, timings, attempts, firstAttemptAt, media, compressionRatio, createdAt, updatedAt }
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(jobId, forKey: .jobId)
         try container.encodeIfPresent(tenant, forKey: .tenant)
         try container.encodeIfPresent(originalName, forKey: .originalName)
+        try container.encodeIfPresent(traceId, forKey: .traceId)
         try container.encode(status, forKey: .status)
         try container.encode(input, forKey: .input)
         try container.encode(outputs, forKey: .outputs)
