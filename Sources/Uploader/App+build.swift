@@ -63,12 +63,17 @@ func buildApplication(
     }
     let keys = APIKeys(keys: configuration.apiKeys)
     let api = router.group().add(middleware: APIKeyMiddleware(keys: keys, disabled: configuration.authDisabled, links: signer, oidc: oidc))
+    // One set of per-tenant limits for every way in (`POST /upload`, direct uploads).
+    let slots = UploadSlots(limit: configuration.maxConcurrentUploads, perKeyLimit: configuration.uploadsPerKey)
+    let rateLimiter = RateLimiter(ratePerSecond: configuration.ratePerSecond, burst: configuration.rateBurst)
+    let quotas = TenantQuotas(blobs: ingest.blobs, container: PipelineNames.statusContainer, limits: configuration.quotas, logger: logger)
     UploadController(
-        ingest: ingest, configuration: configuration,
-        slots: UploadSlots(limit: configuration.maxConcurrentUploads, perKeyLimit: configuration.uploadsPerKey),
-        rateLimiter: RateLimiter(ratePerSecond: configuration.ratePerSecond, burst: configuration.rateBurst),
-        quotas: TenantQuotas(blobs: ingest.blobs, container: PipelineNames.statusContainer, limits: configuration.quotas, logger: logger),
+        ingest: ingest, configuration: configuration, slots: slots, rateLimiter: rateLimiter, quotas: quotas,
         metrics: UploaderMetrics(tenants: keys.allTenants.union(configuration.metricsTenants).union([APIKeyMiddleware.anonymous]))
+    ).addRoutes(to: api)
+    DirectUploadController(
+        uploads: DirectUploads(ingest: ingest, sasExpirySeconds: configuration.directSASExpirySeconds, maxBytes: configuration.maxUploadBytes),
+        slots: slots, rateLimiter: rateLimiter, quotas: quotas
     ).addRoutes(to: api)
     JobsController(ingest: ingest, links: configuration.links, linksTTLSeconds: configuration.linksTTLSeconds, signer: signer)
         .addRoutes(to: api)

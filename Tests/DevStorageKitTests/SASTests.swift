@@ -105,6 +105,43 @@ struct SASTests {
         }
     }
 
+    @Test("a blob-scoped create+write SAS (a direct upload's): uploads its one blob, nothing else")
+    func blobScopedUploadSAS() async throws {
+        try await withDevStorage { storage in
+            try await seed(storage)
+            let sas = blobSAS("cw", start: Date().addingTimeInterval(-300), blob: "2026/11/27/job.upload")
+            let client = StorageTestClient(storage, auth: .sas(sas))
+            // Put Blob, then overwrite it with Put Block + Put Block List: both on its own name.
+            #expect(try await client.putBlob("media", "2026/11/27/job.upload", Data("first".utf8)).status == 201)
+            #expect(try await client.putBlock("media", "2026/11/27/job.upload", id: blockID(0), Data("sec".utf8)).status == 201)
+            #expect(try await client.putBlock("media", "2026/11/27/job.upload", id: blockID(1), Data("ond".utf8)).status == 201)
+            #expect(try await client.putBlockList("media", "2026/11/27/job.upload", latest: [blockID(0), blockID(1)]).status == 201)
+            let stored = try await StorageTestClient(storage).send(.GET, "/media/2026/11/27/job.upload")
+            #expect(stored.text == "second")
+            // Another name, the same name's neighbour, a read, a listing, a delete: all 403.
+            for other in ["2026/11/27/other.upload", "2026/11/27/job.uploadx", "clip%2001.mp4"] {
+                let write = try await client.putBlob("media", other, Data("x".utf8))
+                #expect(write.status == 403)
+                #expect(write.errorCode == "AuthenticationFailed")
+                #expect(try await client.putBlock("media", other, id: blockID(0), Data("x".utf8)).status == 403)
+            }
+            let read = try await client.send(.GET, "/media/2026/11/27/job.upload")
+            #expect(read.status == 403)
+            #expect(read.errorCode == "AuthorizationPermissionMismatch")
+            #expect(try await client.send(.HEAD, "/media/2026/11/27/job.upload").status == 403)
+            #expect(try await client.send(.GET, "/media/2026/11/27/job.upload", query: [("comp", "blocklist")]).status == 403)
+            let list = try await client.send(.GET, "/media", query: [("restype", "container"), ("comp", "list")])
+            #expect(list.status == 403)
+            #expect(try await client.send(.DELETE, "/media/2026/11/27/job.upload").status == 403)
+            // The blob's SAS used on another container's same name: 403.
+            try await StorageTestClient(storage).createContainer("other")
+            #expect(try await client.putBlob("other", "2026/11/27/job.upload", Data("x".utf8)).status == 403)
+            // Nothing but the one blob was written.
+            let names = try await StorageTestClient(storage).send(.GET, "/media", query: [("restype", "container"), ("comp", "list")]).elements("Name")
+            #expect(names.sorted() == ["2026/11/27/job.upload", "clip 01.mp4"])
+        }
+    }
+
     @Test("queue service SAS: add may put but not dequeue")
     func queueSAS() async throws {
         try await withDevStorage { storage in

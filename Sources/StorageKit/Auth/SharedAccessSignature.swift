@@ -114,13 +114,20 @@ public struct SASValues: Sendable, Equatable {
         if let blobName, !blobName.isEmpty { path += "/\(blobName)" }
         let canonical = (layout.hasServicePrefix ? "/blob" : "") + path
         if let key = delegationKey {
-            // User-delegation layout for 2020-12-06 ≤ sv < 2025-07-05.
-            return [
+            // User-delegation layout ("Create a user delegation SAS"): from 2020-12-06 the key fields,
+            // then the unused authorized/unauthorized object id and correlation id; from 2025-07-05
+            // also the delegated user's tenant and object id after them, and the signed request
+            // headers and query parameters after the encryption scope (all empty here).
+            let from2025 = version >= "2025-07-05"
+            var fields = [
                 permissions, start ?? "", expiry ?? "", canonical, key.objectID, key.tenantID, key.start, key.expiry,
-                key.service, key.version, "", "", "", ip ?? "", protocols ?? "", version, resource ?? "", "",
-                encryptionScope ?? "", cacheControl ?? "", contentDisposition ?? "", contentEncoding ?? "",
-                contentLanguage ?? "", contentType ?? "",
-            ].joined(separator: "\n")
+                key.service, key.version, "", "", "",
+            ]
+            if from2025 { fields += ["", ""] }
+            fields += [ip ?? "", protocols ?? "", version, resource ?? "", "", encryptionScope ?? ""]
+            if from2025 { fields += ["", ""] }
+            fields += [cacheControl ?? "", contentDisposition ?? "", contentEncoding ?? "", contentLanguage ?? "", contentType ?? ""]
+            return fields.joined(separator: "\n")
         }
         var fields = [permissions, start ?? "", expiry ?? "", canonical, identifier ?? ""]
         if layout >= .v2015_04_05 { fields += [ip ?? "", protocols ?? ""] }

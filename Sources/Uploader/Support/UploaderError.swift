@@ -32,6 +32,12 @@ struct UploaderError: Error, HTTPResponseError, CustomStringConvertible {
         static let outputNotFound = Code(rawValue: "OutputNotFound")
         static let badRequest = Code(rawValue: "BadRequest")
         static let shuttingDown = Code(rawValue: "ShuttingDown")
+        /// A direct upload's blob failed verification: it was deleted and the job is `failed`.
+        static let uploadRejected = Code(rawValue: "UploadRejected")
+        /// Another request is completing the same direct upload.
+        static let completionInProgress = Code(rawValue: "CompletionInProgress")
+        /// The uploader's credential cannot sign a SAS (it runs with a SAS itself).
+        static let directUploadUnavailable = Code(rawValue: "DirectUploadUnavailable")
     }
 
     let code: Code
@@ -54,6 +60,9 @@ struct UploaderError: Error, HTTPResponseError, CustomStringConvertible {
         case .payloadTooLarge: .contentTooLarge
         case .unsupportedMediaType: .unsupportedMediaType
         case .partHeadersTooLarge: .requestHeaderFieldsTooLarge
+        case .uploadRejected: .unprocessableContent
+        case .completionInProgress: .conflict
+        case .directUploadUnavailable: .notImplemented
         case .jobNotFound, .outputNotFound: .notFound
         default: .badRequest
         }
