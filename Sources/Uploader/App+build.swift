@@ -75,6 +75,13 @@ func buildApplication(
         uploads: DirectUploads(ingest: ingest, sasExpirySeconds: configuration.directSASExpirySeconds, maxBytes: configuration.maxUploadBytes),
         slots: slots, rateLimiter: rateLimiter, quotas: quotas
     ).addRoutes(to: api)
+    ResumableController(
+        uploads: ResumableUploads(
+            ingest: ingest, store: ResumableStore(blobs: ingest.blobs, container: PipelineNames.rawContainer), staging: configuration.staging,
+            maxBytes: configuration.maxUploadBytes, lifetimeSeconds: configuration.resumableExpirySeconds, quotas: quotas),
+        configuration: configuration, slots: slots, rateLimiter: rateLimiter, quotas: quotas,
+        metrics: UploaderMetrics(tenants: keys.allTenants.union(configuration.metricsTenants).union([APIKeyMiddleware.anonymous]))
+    ).addRoutes(to: api, open: router)
     JobsController(ingest: ingest, links: configuration.links, linksTTLSeconds: configuration.linksTTLSeconds, signer: signer)
         .addRoutes(to: api)
 

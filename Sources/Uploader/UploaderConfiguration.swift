@@ -44,6 +44,7 @@ import StorageKit
 /// | `uploader.links` | `UPLOADER_LINKS` | `sas` (short-lived read SAS URLs) or `proxy` (`/jobs/{id}/outputs/{name}` through the uploader) |
 /// | `uploader.links.ttl.seconds` | `UPLOADER_LINKS_TTL_SECONDS` | 3600: lifetime of SAS links and of signed proxy links |
 /// | `uploader.links.secret` | `UPLOADER_LINKS_SECRET` | none (secret): signs proxy links; unset, derived from the API keys (every replica with the same keys agrees) |
+/// | `uploader.resumable.expiry.seconds` | `UPLOADER_RESUMABLE_EXPIRY_SECONDS` | 86400: a resumable upload (`/files/`, `/resumable/`) may be continued this long after its creation (at most 7 days: Azure drops uncommitted blocks then) |
 /// | `uploader.direct.sas.expiry.seconds` | `UPLOADER_DIRECT_SAS_EXPIRY_SECONDS` | 3600: lifetime of the SAS URL `POST /uploads` hands out (60 to 86400) |
 /// | `uploader.ready.failure.window.seconds` | `UPLOADER_READY_FAILURE_WINDOW_SECONDS` | 30: `/readyz` fails only when storage has failed this long without a success |
 /// | `uploader.storage.create` | `UPLOADER_STORAGE_CREATE` | `true`: create the containers and the queue at start if missing |
@@ -82,6 +83,8 @@ struct UploaderConfiguration: Sendable {
     var readyFailureWindowSeconds = 30
     /// Lifetime of a direct upload's SAS URL (`uploader.direct.sas.expiry.seconds`).
     var directSASExpirySeconds = 3600
+    /// How long a resumable upload may be continued after its creation.
+    var resumableExpirySeconds = 86400
     var createStorage = true
     var shutdownGraceSeconds = 30
     var logLevel = Logger.Level.info
@@ -144,6 +147,7 @@ struct UploaderConfiguration: Sendable {
         linksSecret = config.string(forKey: "links.secret", isSecret: true).flatMap { $0.isEmpty ? nil : $0 }
         readyFailureWindowSeconds = config.int(forKey: "ready.failure.window.seconds", default: readyFailureWindowSeconds)
         directSASExpirySeconds = config.int(forKey: "direct.sas.expiry.seconds", default: directSASExpirySeconds)
+        resumableExpirySeconds = config.int(forKey: "resumable.expiry.seconds", default: resumableExpirySeconds)
         createStorage = config.bool(forKey: "storage.create", default: createStorage)
         shutdownGraceSeconds = config.int(forKey: "shutdown.grace.seconds", default: shutdownGraceSeconds)
         logLevel = config.string(forKey: "log.level").flatMap { Logger.Level(rawValue: $0.lowercased()) } ?? .info
@@ -170,6 +174,9 @@ struct UploaderConfiguration: Sendable {
         }
         guard quotas.uploadsPerDay >= 0, quotas.bytesPerDay >= 0 else {
             throw Invalid(description: "uploader.quota.daily.uploads and .bytes must be 0 (off) or more")
+        }
+        guard (1...ResumableUploads.maxLifetimeSeconds).contains(resumableExpirySeconds) else {
+            throw Invalid(description: "uploader.resumable.expiry.seconds must be between 1 and 604800 (7 days: Azure drops uncommitted blocks then)")
         }
         // Up to a day: the user-delegation key that signs it on Entra identity is renewed a day before it expires.
         guard (60...86_400).contains(directSASExpirySeconds) else {

@@ -184,15 +184,7 @@ struct UploadController: Sendable {
         while prefix.readableBytes < MediaType.sniffLength, var chunk = try await pull() {
             prefix.writeBuffer(&chunk)
         }
-        guard prefix.readableBytes > 0 else { throw UploaderError(.emptyFile, "the file is empty") }
-        guard let mediaType = MediaType.sniff(prefix.readableBytesView) else {
-            throw UploaderError(
-                .unsupportedMediaType,
-                "the content is not a supported image or video (JPEG, PNG, WebP, GIF, HEIC/HEIF, MP4/MOV/M4V, WebM/MKV, AVI)")
-        }
-        if mediaType.kind == .audio {
-            throw UploaderError(.unsupportedMediaType, "\(MediaType.audioRefusal) (the content is \(mediaType.mime)); send a photo or a video")
-        }
+        let mediaType = try Ingest.acceptedMediaType(head: prefix)
         let originalName = FileNameSanitizer.sanitize(name)
         let job = try await ingest.store(
             PulledBytes(prefix: prefix, pull: pull), mediaType: mediaType, originalName: originalName, traceId: traceId, tenant: tenant)

@@ -23,6 +23,12 @@ final class UploadConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
     /// and no final response has started.
     struct ContinueEvent: Sendable {}
 
+    /// Asks the handler to send an informational (1xx) response for the current request if no final
+    /// response has started (the resumable-upload draft's `104 Upload Resumption Supported`).
+    struct InformationalEvent: Sendable {
+        let head: HTTPResponse
+    }
+
     private let headerTimeout: TimeAmount
     private var closeAfterResponse = false
     private var headerDeadline: Scheduled<Void>?
@@ -76,6 +82,12 @@ final class UploadConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
     }
 
     func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
+        if let informational = event as? InformationalEvent {
+            // Sent by a handler before its answer, so no final response has started.
+            context.writeAndFlush(wrapOutboundOut(.head(informational.head)), promise: nil)
+            promise?.succeed()
+            return
+        }
         guard event is ContinueEvent else {
             context.triggerUserOutboundEvent(event, promise: promise)
             return

@@ -38,6 +38,20 @@ struct UploaderError: Error, HTTPResponseError, CustomStringConvertible {
         static let completionInProgress = Code(rawValue: "CompletionInProgress")
         /// The uploader's credential cannot sign a SAS (it runs with a SAS itself).
         static let directUploadUnavailable = Code(rawValue: "DirectUploadUnavailable")
+        /// Resumable uploads (`/files/`, `/resumable/`): no such upload for this tenant.
+        static let uploadNotFound = Code(rawValue: "UploadNotFound")
+        /// The resumable upload expired (`uploader.resumable.expiry.seconds`).
+        static let uploadExpired = Code(rawValue: "UploadExpired")
+        /// The request's `Upload-Offset` is not the upload's offset (or it is complete already).
+        static let offsetMismatch = Code(rawValue: "OffsetMismatch")
+        /// Another request changed the upload at the same time (its state's ETag moved).
+        static let uploadConflict = Code(rawValue: "UploadConflict")
+        /// tus checksum extension: the body does not match `Upload-Checksum` (460).
+        static let checksumMismatch = Code(rawValue: "ChecksumMismatch")
+        /// tus: a `Tus-Resumable` version other than 1.0.0 (412).
+        static let unsupportedVersion = Code(rawValue: "UnsupportedVersion")
+        /// A PATCH whose `Content-Type` is not the protocol's (415).
+        static let wrongContentType = Code(rawValue: "WrongContentType")
     }
 
     let code: Code
@@ -63,7 +77,12 @@ struct UploaderError: Error, HTTPResponseError, CustomStringConvertible {
         case .uploadRejected: .unprocessableContent
         case .completionInProgress: .conflict
         case .directUploadUnavailable: .notImplemented
-        case .jobNotFound, .outputNotFound: .notFound
+        case .jobNotFound, .outputNotFound, .uploadNotFound: .notFound
+        case .uploadExpired: .gone
+        case .offsetMismatch, .uploadConflict: .conflict
+        case .checksumMismatch: HTTPResponse.Status(code: 460, reasonPhrase: "Checksum Mismatch")
+        case .unsupportedVersion: .preconditionFailed
+        case .wrongContentType: .unsupportedMediaType
         default: .badRequest
         }
     }

@@ -24,8 +24,7 @@ struct Ingest: Sendable {
     ) async throws -> MediaJob where Bytes.Element == ByteBuffer {
         let jobId = MediaJob.newJobId(at: now)
         let blob = Self.blobName(jobId: jobId, fileExtension: mediaType.fileExtension, date: now)
-        var metadata = ["jobid": jobId, "tenant": tenant]
-        if let originalName { metadata["originalname"] = originalName }
+        let metadata = Self.blobMetadata(jobId: jobId, tenant: tenant, originalName: originalName)
         let result = try await blobs.upload(
             rawContainer, blob, from: bytes,
             options: BlobUploadOptions(contentType: mediaType.mime, metadata: metadata),
@@ -99,6 +98,28 @@ struct Ingest: Sendable {
         } catch let error as StorageError where error.isNotFound {
             return nil
         }
+    }
+
+    /// The metadata an input blob carries (every upload path writes the same).
+    static func blobMetadata(jobId: String, tenant: String, originalName: String?) -> [String: String] {
+        var metadata = ["jobid": jobId, "tenant": tenant]
+        if let originalName { metadata["originalname"] = originalName }
+        return metadata
+    }
+
+    /// The media type of a file from its first bytes, or the error every upload path answers: 400
+    /// for an empty file, 415 for content that is no supported image or video (audio included).
+    static func acceptedMediaType(head: ByteBuffer) throws -> MediaType {
+        guard head.readableBytes > 0 else { throw UploaderError(.emptyFile, "the file is empty") }
+        guard let mediaType = MediaType.sniff(head.readableBytesView) else {
+            throw UploaderError(
+                .unsupportedMediaType,
+                "the content is not a supported image or video (JPEG, PNG, WebP, GIF, HEIC/HEIF, MP4/MOV/M4V, WebM/MKV, AVI)")
+        }
+        if mediaType.kind == .audio {
+            throw UploaderError(.unsupportedMediaType, "\(MediaType.audioRefusal) (the content is \(mediaType.mime)); send a photo or a video")
+        }
+        return mediaType
     }
 
     /// `2026/11/23/{jobId}.jpg`: generated, never from user input.

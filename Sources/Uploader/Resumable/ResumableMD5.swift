@@ -1,0 +1,100 @@
+import Foundation
+
+/// MD5 (RFC 1321) whose running state can be saved and restored: a resumable upload's bytes
+/// arrive in many requests, possibly on different replicas, and the whole file's MD5 (which the
+/// job carries and the processor checks) must continue across them. swift-crypto's `Insecure.MD5`
+/// cannot export its state, so the state — four words, the length and fewer than 64 pending
+/// bytes — is kept here and stored with the upload's state.
+///
+/// Integrity only (the same use as Azure's Content-MD5), never security.
+struct ResumableMD5: Codable, Sendable, Equatable {
+    private var a: UInt32 = 0x6745_2301
+    private var b: UInt32 = 0xefcd_ab89
+    private var c: UInt32 = 0x98ba_dcfe
+    private var d: UInt32 = 0x1032_5476
+    /// Bytes hashed so far.
+    private(set) var length: UInt64 = 0
+    /// The bytes of an unfinished 64-byte block.
+    private var pending = Data()
+
+    init() {}
+
+    mutating func update(_ bytes: UnsafeRawBufferPointer) {
+        guard bytes.count > 0 else { return }
+        length += UInt64(bytes.count)
+        var start = 0
+        if !pending.isEmpty {
+            let take = min(64 - pending.count, bytes.count)
+            pending.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[0..<take]))
+            start = take
+            guard pending.count == 64 else { return }
+            pending.withUnsafeBytes { compress($0.baseAddress!) }
+            pending.removeAll(keepingCapacity: true)
+        }
+        while bytes.count - start >= 64 {
+            compress(bytes.baseAddress! + start)
+            start += 64
+        }
+        if start < bytes.count { pending.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[start...])) }
+    }
+
+    mutating func update(_ data: some DataProtocol) {
+        for region in data.regions { region.withUnsafeBytes { update($0) } }
+    }
+
+    /// The digest of everything so far (the state itself is left unchanged).
+    func finalize() -> Data {
+        var copy = self
+        let bits = length &* 8
+        var tail = [UInt8](repeating: 0, count: (pending.count < 56 ? 56 : 120) - pending.count)
+        tail[0] = 0x80
+        for shift in stride(from: 0, to: 64, by: 8) { tail.append(UInt8(truncatingIfNeeded: bits >> UInt64(shift))) }
+        tail.withUnsafeBytes { copy.update($0) }
+        var digest = Data(capacity: 16)
+        for word in [copy.a, copy.b, copy.c, copy.d] {
+            for shift in stride(from: 0, to: 32, by: 8) { digest.append(UInt8(truncatingIfNeeded: word >> UInt32(shift))) }
+        }
+        return digest
+    }
+
+    private static let shifts: [UInt32] = [
+        7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20,
+        4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21,
+    ]
+    private static let constants: [UInt32] = (0..<64).map { UInt32(truncatingIfNeeded: Int64(abs(sin(Double($0 + 1))) * 4_294_967_296)) }
+
+    private mutating func compress(_ block: UnsafeRawPointer) {
+        var m = (UInt32(0), UInt32(0), UInt32(0), UInt32(0), UInt32(0), UInt32(0), UInt32(0), UInt32(0),
+                 UInt32(0), UInt32(0), UInt32(0), UInt32(0), UInt32(0), UInt32(0), UInt32(0), UInt32(0))
+        withUnsafeMutableBytes(of: &m) { words in
+            words.copyMemory(from: UnsafeRawBufferPointer(start: block, count: 64))
+        }
+        var a = self.a, b = self.b, c = self.c, d = self.d
+        Self.constants.withUnsafeBufferPointer { k in
+            Self.shifts.withUnsafeBufferPointer { s in
+                withUnsafeBytes(of: &m) { raw in
+                    let words = raw.bindMemory(to: UInt32.self)
+                    for i in 0..<64 {
+                        var f: UInt32
+                        let g: Int
+                        switch i >> 4 {
+                        case 0: f = (b & c) | (~b & d); g = i
+                        case 1: f = (d & b) | (~d & c); g = (5 &* i &+ 1) & 15
+                        case 2: f = b ^ c ^ d; g = (3 &* i &+ 5) & 15
+                        default: f = c ^ (b | ~d); g = (7 &* i) & 15
+                        }
+                        f = f &+ a &+ k[i] &+ UInt32(littleEndian: words[g])
+                        a = d
+                        d = c
+                        c = b
+                        b = b &+ ((f << s[i]) | (f >> (32 - s[i])))
+                    }
+                }
+            }
+        }
+        self.a &+= a
+        self.b &+= b
+        self.c &+= c
+        self.d &+= d
+    }
+}
