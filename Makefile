@@ -12,15 +12,17 @@ CONFIG       ?= debug
 BIN          := .build/$(CONFIG)
 # Release builds as the images ship them (Swift runtime linked statically); benchmarks use the same.
 RELEASE      := -c release --static-swift-stdlib
-# Debian packages the build, the tests and the benchmarks use: real photos (mate-backgrounds),
+# Debian packages the build, the tests and the benchmarks use: prometheus (its server and promtool
+# run the alert rules' tests, make test-monitoring); real photos (mate-backgrounds),
 # headless Chromium for the page test, the ffmpeg CLI to make and inspect media, strace (video D4:
 # nothing outside the job is opened), heif-enc (a HEIC test photo), djpeg (the reference for damaged JPEGs); the codec -dev packages.
 APT_PACKAGES := curl ca-certificates procps time psmisc libxml2 python3-venv pkg-config \
                 mate-backgrounds gnome-backgrounds chromium chromium-driver ffmpeg \
                 strace rclone libheif-examples libjpeg-turbo-progs libjpeg62-turbo-dev libpng-dev libwebp-dev libgif-dev libheif-dev libexif-dev liblcms2-dev \
-                libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev
+                libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev \
+                prometheus
 
-.PHONY: help run test deps deps-containers venv build build-release test-swift test-interop lint-deploy images test-images fuzz-build fuzz test-fuzz test-sanitized bench-storage bench-upload bench-images bench-video bench-isolation clean-data
+.PHONY: help run test deps deps-containers venv build build-release test-swift test-interop test-monitoring lint-deploy images test-images fuzz-build fuzz test-fuzz test-sanitized bench-storage bench-upload bench-images bench-video bench-isolation clean-data
 
 help:
 	@echo "make run    — install, build, start devstorage (+ daemons) and print what to do next"
@@ -72,9 +74,9 @@ $(VENV_DEPLOY)/.installed: Tests/deploy/requirements.txt
 	$(VENV_DEPLOY)/bin/python -m pip install -q --disable-pip-version-check -r Tests/deploy/requirements.txt
 	@touch $@
 
-$(VENV)/.installed: Tests/interop/requirements.txt Tests/images/requirements.txt
+$(VENV)/.installed: Tests/interop/requirements.txt Tests/images/requirements.txt Tests/monitoring/requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check -r Tests/interop/requirements.txt -r Tests/images/requirements.txt
+	$(PY) -m pip install -q --disable-pip-version-check -r Tests/interop/requirements.txt -r Tests/images/requirements.txt -r Tests/monitoring/requirements.txt
 	@touch $@
 
 venv: deps $(VENV)/.installed
@@ -98,6 +100,7 @@ run: deps
 test: build venv
 	$(MAKE) --no-print-directory test-swift
 	$(MAKE) --no-print-directory test-interop
+	$(MAKE) --no-print-directory test-monitoring
 	$(MAKE) --no-print-directory test-fuzz
 	$(MAKE) --no-print-directory test-sanitized
 	$(MAKE) --no-print-directory lint-deploy
@@ -105,6 +108,12 @@ test: build venv
 
 test-swift:
 	$(SWIFT) test -c $(CONFIG) --skip-build
+
+# deploy/monitoring and k8s/components/monitoring: promtool's check and unit tests of the alert rules,
+# the Prometheus Operator CRD schemas, and a live run (a real Prometheus scraping the stack).
+test-monitoring:
+	DEVSTORAGE_BIN=$(BIN)/devstorage UPLOADER_BIN=$(BIN)/uploader PROCESSOR_BIN=$(BIN)/processor SHARED_DIR=$(SHARED_DIR) \
+	  $(VENV)/bin/pytest -q -s Tests/monitoring
 
 test-interop:
 	DEVSTORAGE_BIN=$(BIN)/devstorage STORAGE_TOOL_BIN=$(BIN)/storagetool UPLOADER_BIN=$(BIN)/uploader PROCESSOR_BIN=$(BIN)/processor \

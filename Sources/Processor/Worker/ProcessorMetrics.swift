@@ -1,4 +1,5 @@
 import Metrics
+import QueueKit
 
 /// The processor's metric names (one place: swift-prometheus traps on a name registered twice
 /// with different types).
@@ -30,7 +31,10 @@ enum ProcessorMetrics {
 
     /// Exports the unlabelled counters at 0 from the start, so that the first increment is a rise
     /// `increase()` sees (a series that appears at 1 has no rise).
-    static func registerCounters() { Counter(label: poisonedTotal).increment(by: 0) }
+    static func registerCounters() {
+        Counter(label: poisonedTotal).increment(by: 0)
+        Counter(label: QueueMetrics.leaseLosses).increment(by: 0)
+    }
 
     static func setInFlight(_ count: Int) { Gauge(label: inFlight).record(count) }
     static func setQueueDepth(_ count: Int) { Gauge(label: queueDepth).record(count) }
