@@ -222,3 +222,37 @@ def test_requests_are_checked(stack):
     document = json.loads(stack.blobs.get_blob_client(
         "jobstatus", f"_direct/{status_name(granted['jobId']).split('/')[0]}/{granted['jobId']}.json").download_blob().readall())
     assert document["originalName"] == "passwd" and document["state"] == "awaitingUpload"
+
+
+def test_a_stale_claim_is_taken_over_without_a_second_job(stack):
+    """A completion that died holding the claim: a fresh claim makes others wait (409), a stale one
+    (older than 120 s) is taken over; if the dead request had already queued the job, the new owner
+    finds its status document and queues nothing more."""
+    import datetime
+    photo = open(photos(1)[0], "rb").read()
+    granted = grant(stack)
+    job_id = granted["jobId"]
+    BlobClient.from_blob_url(granted["uploadUrl"]).upload_blob(photo)
+    state = stack.blobs.get_blob_client("jobstatus", f"_direct/{status_name(job_id).split('/')[0]}/{job_id}.json")
+
+    def claim(seconds_ago):
+        document = json.loads(state.download_blob().readall())
+        document["state"] = "completing"
+        when = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=seconds_ago)
+        document["claimedAt"] = when.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        state.upload_blob(json.dumps(document), overwrite=True)
+
+    claim(5)
+    status, answer = complete(stack, job_id)
+    assert status == 409 and answer["error"]["code"] == "CompletionInProgress", answer
+    assert stack.message_count() == 0
+    claim(600)
+    status, answer = complete(stack, job_id)
+    assert status == 202, answer
+    assert stack.message_count() == 1
+    # The job is queued; a dead completion's claim is left again: the takeover queues nothing new.
+    claim(600)
+    status, answer = complete(stack, job_id)
+    assert status == 202 and answer["input"]["md5"] == md5_of(photo), answer
+    assert stack.message_count() == 1
+    assert json.loads(state.download_blob().readall())["state"] == "queued"
