@@ -73,7 +73,8 @@ func buildApplication(
     ).addRoutes(to: api)
     DirectUploadController(
         uploads: DirectUploads(ingest: ingest, sasExpirySeconds: configuration.directSASExpirySeconds, maxBytes: configuration.maxUploadBytes),
-        slots: slots, rateLimiter: rateLimiter, quotas: quotas
+        slots: slots, rateLimiter: rateLimiter, quotas: quotas,
+        metrics: UploaderMetrics(tenants: keys.allTenants.union(configuration.metricsTenants).union([APIKeyMiddleware.anonymous]))
     ).addRoutes(to: api)
     ResumableController(
         uploads: ResumableUploads(

@@ -14,7 +14,7 @@ import pytest
 from azure.core.exceptions import HttpResponseError
 from azure.storage.blob import BlobClient, ContainerClient, ContentSettings
 
-from conftest import API_KEY, clips, photos, status_name, wait_until
+from conftest import API_KEY, clips, photos, status_name, tenant_of, wait_until
 
 OTHER_KEY = "other-tenant-key-0123456789abcdef"
 
@@ -53,6 +53,16 @@ def raw(method, url, data=None, headers=None):
 
 def md5_of(data):
     return base64.b64encode(hashlib.md5(data).digest()).decode()
+
+
+def uploads_counted(stack, outcome):
+    """`uploader_uploads_total` for the key's tenant and `outcome`, from /metrics."""
+    text = urllib.request.urlopen(f"{stack.uploader.url}/metrics", timeout=30).read().decode()
+    labels = {f'outcome="{outcome}"', f'tenant="{tenant_of(API_KEY)}"'}
+    for line in text.splitlines():
+        if line.startswith("uploader_uploads_total{") and set(line[line.index("{") + 1:line.index("}")].split(",")) == labels:
+            return int(float(line.rsplit(" ", 1)[1]))
+    return 0
 
 
 def raw_blob_exists(stack, name):
@@ -140,9 +150,10 @@ def test_not_media_is_failed_with_the_reason_and_deleted(stack):
     assert status == 200 and job["status"] == "failed", job
     assert job["error"]["code"] == "unsupported" and "not a supported image or video" in job["error"]["reason"]
     assert stack.message_count() == 0
-    # Completing again: the same answer, nothing queued.
+    # Completing again: the same answer, nothing queued, counted once.
     assert complete(stack, granted["jobId"])[0] == 422
     assert stack.message_count() == 0
+    assert uploads_counted(stack, "UploadRejected") == 1
 
 
 def test_oversize_is_refused_up_front_or_failed_and_deleted(make_stack):
@@ -202,6 +213,7 @@ def test_completion_is_idempotent_and_tenant_scoped(make_stack):
     again = complete(stack, job_id)
     assert again[0] == 202 and again[1]["input"]["md5"] == md5_of(photo)
     assert stack.message_count() == 1
+    assert uploads_counted(stack, "accepted") == 1
     assert [job["jobId"] for job in stack.jobs()] == [job_id]
     assert stack.status(job_id)["status"] == "queued"
     assert stack.blobs.get_blob_client("jobstatus", status_name(job_id)).exists()

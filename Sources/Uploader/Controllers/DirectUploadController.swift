@@ -22,6 +22,9 @@ struct DirectUploadController: Sendable {
     let slots: UploadSlots
     let rateLimiter: RateLimiter
     let quotas: TenantQuotas
+    /// A completion that decided an upload counts as one upload (`uploader_uploads_total`, outcome
+    /// `accepted` or `UploadRejected`) with its bytes; the time is the completion's, not the transfer's.
+    let metrics: UploaderMetrics
 
     func addRoutes(to group: RouterGroup<UploaderRequestContext>) {
         group.post("uploads", use: create)
@@ -108,6 +111,7 @@ struct DirectUploadController: Sendable {
     }
 
     @Sendable func complete(request: Request, context: UploaderRequestContext) async throws -> Response {
+        let started = ContinuousClock.now
         guard let tenant = context.tenant else { throw APIKeyMiddleware.unauthorized }
         let jobId = context.parameters.get("jobId") ?? ""
         guard JobsController.isJobId(jobId) else { throw UploaderError(.jobNotFound, "no direct upload \(jobId.prefix(64))") }
@@ -133,6 +137,10 @@ struct DirectUploadController: Sendable {
         if completion.decidedNow {
             let queued = upload.state == .queued
             await quotas.settle(tenant: tenant, files: queued ? 1 : 0, bytes: queued ? upload.bytes ?? 0 : 0, admittedAt: upload.createdAt)
+            let elapsed = ContinuousClock.now - started
+            metrics.record(
+                outcome: queued ? "accepted" : UploaderError.Code.uploadRejected.rawValue, tenant: tenant, bytes: queued ? upload.bytes ?? 0 : 0,
+                seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
         }
         if upload.state == .failed {
             let failure = upload.failure ?? JobStatus.Failure(code: "unknown", reason: "the upload was refused")
