@@ -44,9 +44,13 @@ extension ResumableController {
             var informational = HTTPResponse(status: .init(code: 104, reasonPhrase: "Upload Resumption Supported"))
             informational.headerFields[H.draftInteropVersion] = String(version)
             informational.headerFields[.location] = location
+            // The 104 matters while a body is on its way (a client cut off mid-body learns where to
+            // resume); a request without one is answered at once.
+            let hasBody = (request.headers[.contentLength].flatMap(Int.init) ?? 0) > 0 || request.headers[.transferEncoding] != nil
             let appended = try await append(
                 created, .init(offset: 0, length: length, completes: completes), request: request, context: context, tenant: tenant,
                 beforeBody: {
+                    guard hasBody else { return }
                     context.channel.triggerUserOutboundEvent(UploadConnectionHandler.InformationalEvent(head: informational), promise: nil)
                 })
             var response = try draftResponse(appended.upload, version: version)

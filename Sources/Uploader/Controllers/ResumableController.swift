@@ -179,6 +179,9 @@ struct ResumableController: Sendable {
     func create(tenant: String, length: Int?, originalName: String?, request: Request, context: UploaderRequestContext) async throws
         -> ResumableStore.Versioned
     {
+        if let declared = request.headers[.contentLength].flatMap(Int.init), declared > min(length ?? .max, configuration.maxUploadBytes) {
+            throw UploaderError(.payloadTooLarge, "the body is larger than the upload (or the limit of \(configuration.maxUploadBytes) bytes)")
+        }
         if let length, length > configuration.maxUploadBytes {
             throw UploaderError(.payloadTooLarge, "the upload is larger than the limit of \(configuration.maxUploadBytes) bytes")
         }
@@ -222,6 +225,11 @@ struct ResumableController: Sendable {
         defer {
             slots.leave(key: tenant)
             metrics.setInFlight(slots.inUse)
+        }
+        // A body declared too large is refused before anything tells the client to send it.
+        if let declared = request.headers[.contentLength].flatMap(Int.init), declared > version.upload.remaining(maxBytes: configuration.maxUploadBytes) {
+            throw UploaderError(
+                .payloadTooLarge, "the body is \(declared) bytes; the upload takes at most \(version.upload.remaining(maxBytes: configuration.maxUploadBytes)) more")
         }
         beforeBody()
         context.continueUpload()
