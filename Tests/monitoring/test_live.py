@@ -193,6 +193,24 @@ def test_one_trace_id_from_upload_to_webhook(run):
                for line in Path(stack.processor.log_path).read_text(errors="replace").splitlines() if run["poisoned"] in line)
 
 
+def test_storage_lines_of_a_job_carry_its_trace_id(run):
+    """StorageKit's own lines (the outage's failed GetBlob calls) name the job and its trace."""
+    stack = run["stack"]
+    failed = [line for line in Path(stack.processor.log_path).read_text(errors="replace").splitlines()
+              if "[StorageKit] storage call failed" in line and "storage.operation=GetBlob" in line]
+    assert failed, "no failed GetBlob logged during the outage"
+    traces = {}
+    for line in failed:
+        job = re.search(r"job\.id=(\S+)", line)
+        trace = re.search(r"trace\.id=([0-9a-f]{32})", line)
+        assert job and trace, f"a storage line without its job's ids: {line}"
+        traces.setdefault(job.group(1), set()).add(trace.group(1))
+    assert set(traces) <= set(run["outage_jobs"])
+    for job, ids in traces.items():
+        assert ids == {stack.status(job)["traceId"]}, job
+    print(f"\n--- {len(failed)} failed GetBlob lines, each with its job's trace id; e.g.\n   {failed[0]}")
+
+
 def test_every_alert_was_evaluated(run):
     """The live Prometheus loaded the whole rule file (a rule it rejected would be missing)."""
     assert sorted(run["states"]) == sorted(a["alert"] for a in alerts())

@@ -53,11 +53,15 @@ struct JobHandler: Sendable {
         if let tenant = job.tenant { logger[metadataKey: "tenant"] = "\(tenant)" }
         let media = job.input.mediaType.hasPrefix("video/") ? "video" : "image"
         do {
+            // Bound as the task's logger too: StorageKit's own lines (retries, failed calls) for this
+            // job carry its job id and trace id.
             let jobLogger = logger
-            let outcome = try await queues.withLease(
-                message, in: names.queue, visibilityTimeout: configuration.visibilityTimeout, receivedAt: receivedAt, logger: logger
-            ) { lease in
-                try await run(job, message: message, lease: lease, logger: jobLogger)
+            let outcome = try await withLogger(jobLogger) { jobLogger in
+                try await queues.withLease(
+                    message, in: names.queue, visibilityTimeout: configuration.visibilityTimeout, receivedAt: receivedAt, logger: jobLogger
+                ) { lease in
+                    try await run(job, message: message, lease: lease, logger: jobLogger)
+                }
             }
             ProcessorMetrics.job(outcome: outcome.rawValue, media: media)
             return outcome

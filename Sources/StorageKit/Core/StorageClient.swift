@@ -46,7 +46,7 @@ public struct StorageClient: Sendable {
         let deadlines = retryPolicy.deadlines(for: request.deadlineClass)
         let deadline = start + min(deadlines.overall, request.timeLimit ?? deadlines.overall)
         let clientRequestID = UUID().uuidString.lowercased()
-        var logger = self.logger
+        var logger = self.logger.mergingCallerMetadata()
         logger[metadataKey: "storage.operation"] = "\(request.operation)"
         logger[metadataKey: "storage.client_request_id"] = "\(clientRequestID)"
         let dimensions = [("operation", request.operation)]
