@@ -37,7 +37,7 @@ def quantiles(metric, by, legend):
 # tests, with $__rate_interval replaced by a window.
 PANELS = [
     ("Uploads", "Upload requests by status", "reqps",
-     [(f'sum by (http_response_status_code) (rate(hb_requests{{http_route=~"/upload.*"}}[{R}]))', "{{http_response_status_code}}")]),
+     [(f'sum by (http_response_status_code) (rate(hb_requests{{http_route=~"/upload.*|/files.*|/resumable.*"}}[{R}]))', "{{http_response_status_code}}")]),
     ("Uploads", "Uploads by outcome", "reqps",
      [(f"sum by (outcome) (rate(uploader_uploads_total[{R}]))", "{{outcome}}")]),
     ("Uploads", "Upload throughput", "Bps",
