@@ -12,6 +12,8 @@
 //                                       the parent need not wait for the teardown of its memory)
 // The socket is SOCK_SEQPACKET: a message is a line, and the zygote's and its children's messages
 // never interleave.
+// `processor process` needs no fork server: its main thread is single-threaded, so it forks each
+// file's child itself (mp_fork_job) and waits for it with a timeout (mp_wait_job).
 #include "CMediaShims.h"
 
 #include <errno.h>
@@ -26,6 +28,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 enum { max_line = 1 << 20 };
@@ -54,6 +57,16 @@ static int reply(int sock, long long id, const char *what, long long value) {
     char line[96];
     int length = snprintf(line, sizeof line, "%lld %s %lld\n", id, what, value);
     return write_all(sock, line, (size_t)length);
+}
+
+// What every job child does first, forked by the fork server or directly (mp_fork_job).
+static void become_job(void) {
+    signal(SIGPIPE, SIG_DFL);
+    // A crash ends the child at once by its signal, which is what the parent reads: no crash
+    // handler inherited from the parent (Swift's backtracer takes seconds and pages of output).
+    static const int crashes[] = {SIGSEGV, SIGBUS, SIGILL, SIGABRT, SIGFPE, SIGTRAP, SIGSYS};
+    for (size_t i = 0; i < sizeof crashes / sizeof *crashes; i++) signal(crashes[i], SIG_DFL);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
 }
 
 int mp_fork_server(int sock, pid_t parent, mp_fork_server_job job) {
@@ -130,16 +143,10 @@ int mp_fork_server(int sock, pid_t parent, mp_fork_server_job job) {
             pid_t pid = fork();
             if (pid == 0) {
                 sigprocmask(SIG_SETMASK, &previous, NULL);
-                signal(SIGPIPE, SIG_DFL);
-                // A crash ends the child at once by its signal, which is what the parent reads: no
-                // crash handler inherited from the parent (Swift's backtracer takes seconds and
-                // pages of output).
-                static const int crashes[] = {SIGSEGV, SIGBUS, SIGILL, SIGABRT, SIGFPE, SIGTRAP, SIGSYS};
-                for (size_t i = 0; i < sizeof crashes / sizeof *crashes; i++) signal(crashes[i], SIG_DFL);
+                become_job();
                 close(children);
                 child_socket = sock;  // kept for mp_fork_server_done
                 child_id = id;
-                prctl(PR_SET_PDEATHSIG, SIGKILL);
                 job(payload, length);
                 _exit(0);
             }
@@ -166,6 +173,52 @@ int mp_fork_server_done(void) {
     close(child_socket);
     child_socket = -1;
     return status;
+}
+
+// `processor process`: its single-threaded main forks one child per file itself (no fork server).
+static sigset_t job_parent_mask;
+static int job_parent_ready = 0;
+
+pid_t mp_fork_job(void) {
+    if (!job_parent_ready) {
+        // SIGCHLD blocked, so mp_wait_job can wait for it with a timeout (sigtimedwait); malloc's
+        // arenas as the fork server's children have them.
+        sigset_t chld;
+        sigemptyset(&chld);
+        sigaddset(&chld, SIGCHLD);
+        sigprocmask(SIG_BLOCK, &chld, &job_parent_mask);
+        mallopt(M_ARENA_MAX, 2);
+        job_parent_ready = 1;
+    }
+    fflush(NULL);  // nothing buffered in this process is written twice
+    pid_t pid = fork();
+    if (pid == 0) {
+        sigprocmask(SIG_SETMASK, &job_parent_mask, NULL);
+        become_job();
+    }
+    return pid;
+}
+
+int mp_wait_job(int timeout_ms, pid_t *pid, int *exit_status, int *signal_number) {
+    sigset_t chld;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    for (;;) {
+        int status;
+        pid_t ended = waitpid(-1, &status, WNOHANG);
+        if (ended < 0) return -1;
+        if (ended > 0) {
+            *pid = ended;
+            *exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+            *signal_number = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+            return 1;
+        }
+        struct timespec wait = {.tv_sec = timeout_ms / 1000, .tv_nsec = (long)(timeout_ms % 1000) * 1000000L};
+        if (sigtimedwait(&chld, NULL, timeout_ms < 0 ? NULL : &wait) < 0) {
+            if (errno == EAGAIN) return 0;
+            if (errno != EINTR) return -1;
+        }
+    }
 }
 
 int mp_socketpair(int fds[2]) {

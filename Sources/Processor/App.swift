@@ -77,26 +77,14 @@ struct Process: AsyncParsableCommand {
         try profile.map(ProcessingProfile.load(path:)) ?? ProcessingProfile()
     }
 
-    /// (main.swift calls this: it reads the profile, and prepares the first input, before it forks
-    /// the zygote.)
-    func run(profile: ProcessingProfile, first: Result<OneShot.Prepared, MediaError>? = nil) async throws {
+    /// (main.swift calls this when it does not fork the children itself: `--isolation none`.)
+    func run(profile: ProcessingProfile) async throws {
         let runner = MediaRunner(mode: isolation, limits: profile.limits)
         var failures = 0
         try await withThrowingTaskGroup(of: (String, Result<OneShot.Report, MediaError>).self) { group in
             var pending = inputs[...]
-            var first = first
             func next() {
                 guard let input = pending.popFirst() else { return }
-                if let prepared = first {
-                    first = nil
-                    group.addTask {
-                        switch prepared {
-                        case .success(let prepared): (input, await OneShot.process(prepared, profile: profile, runner: runner))
-                        case .failure(let error): (input, .failure(error))
-                        }
-                    }
-                    return
-                }
                 group.addTask { (input, await OneShot.process(input: input, out: out, profile: profile, runner: runner)) }
             }
             for _ in 0..<max(1, jobs) { next() }
@@ -105,7 +93,7 @@ struct Process: AsyncParsableCommand {
                 case .success(let report): print(report.json)
                 case .failure(let error):
                     failures += 1
-                    FileHandle.standardError.write(Data("\(input): \(error.code.rawValue): \(error.reason)\n".utf8))
+                    OneShot.printFailure(input: input, error)
                 }
                 next()
             }

@@ -32,8 +32,7 @@ enum OneShot {
         let existed: Bool
     }
 
-    /// Sniffs `input` and makes `out/<stem>`. (main.swift prepares the first input before it forks
-    /// the zygote, so that the zygote's first child starts at once.)
+    /// Sniffs `input` and makes `out/<stem>`.
     static func prepare(input: String, out: String) -> Result<Prepared, MediaError> {
         guard let handle = FileHandle(forReadingAtPath: input) else { return .failure(MediaError(.corrupt, "cannot read \(input)")) }
         let head = (try? handle.read(upToCount: MediaType.sniffLength)) ?? Data()
@@ -63,15 +62,27 @@ enum OneShot {
         do {
             let result = try await runner.run(
                 input: prepared.path, type: prepared.type, directory: prepared.directory, profile: profile, logger: Logger(label: "processor.process"))
-            let main = result.outputs.first
-            return .success(
-                Report(
-                    input: prepared.input, outputs: Dictionary(uniqueKeysWithValues: result.outputs.map { ($0.name, $0.bytes) }),
-                    width: main?.width, height: main?.height, timings: result.timings, media: result.media))
+            return .success(report(prepared, result))
         } catch {
-            // A failed input leaves nothing behind: the directory goes again if this run made it.
-            if !prepared.existed { try? FileManager.default.removeItem(atPath: prepared.directory) }
+            failed(prepared)
             return .failure(error as? MediaError ?? MediaError(.internal, "\(error)"))
         }
+    }
+
+    static func report(_ prepared: Prepared, _ result: MediaReport) -> Report {
+        let main = result.outputs.first
+        return Report(
+            input: prepared.input, outputs: Dictionary(uniqueKeysWithValues: result.outputs.map { ($0.name, $0.bytes) }),
+            width: main?.width, height: main?.height, timings: result.timings, media: result.media)
+    }
+
+    /// A failed input leaves nothing behind: the directory goes again if this run made it.
+    static func failed(_ prepared: Prepared) {
+        if !prepared.existed { try? FileManager.default.removeItem(atPath: prepared.directory) }
+    }
+
+    /// The line a failed input gets on standard error.
+    static func printFailure(input: String, _ error: MediaError) {
+        FileHandle.standardError.write(Data("\(input): \(error.code.rawValue): \(error.reason)\n".utf8))
     }
 }

@@ -1,13 +1,14 @@
 import ArgumentParser
+import CMediaShims
 import Dispatch
 import Foundation
 import MediaKit
 import MediaTypes
 
-// Single-threaded still: the fork server that isolates codec work is forked before Swift's
-// concurrency runtime (or anything else) starts a thread (ForkServer.swift) — at launch for the
-// daemon; for the one-shot command once its arguments and profile are read, so that its children
-// start with the profile decoded.
+// Single-threaded still: the daemon's fork server that isolates codec work is forked before Swift's
+// concurrency runtime (or anything else) starts a thread (ForkServer.swift). The one-shot command
+// forks each file's child itself from this thread, once its arguments and profile are read
+// (DirectChildren.swift), and never starts Swift concurrency when it isolates.
 ForkServer.launch(arguments: CommandLine.arguments)
 
 if CommandLine.arguments.dropFirst().first == "process" {
@@ -18,17 +19,15 @@ if CommandLine.arguments.dropFirst().first == "process" {
             exit(0)
         }
         let profile = try command.loadProfile()
-        var first: Result<OneShot.Prepared, MediaError>?
-        if command.isolation == .process, let input = command.inputs.first {
-            // The first file's request goes with the zygote: its child starts while this process
-            // starts its runtime, instead of after.
-            first = OneShot.prepare(input: input, out: command.out)
-            let prepared = try? first?.get()
-            ForkServer.zygote(profile: profile, warm: false, first: prepared.map { ($0.path, $0.type.mime, $0.directory) })
+        if command.isolation == .process, mp_thread_count() == 1 {
+            let failures = DirectChildren.run(inputs: command.inputs, out: command.out, jobs: command.jobs, profile: profile)
+            exit(failures > 0 ? 1 : 0)
         }
+        // (Isolated with another thread already running, which never happens: through a fork server
+        // started by exec.)
         Task {
             do {
-                try await command.run(profile: profile, first: first)
+                try await command.run(profile: profile)
             } catch {
                 Processor.exit(withError: error)
             }

@@ -1,5 +1,6 @@
 """Crash isolation (issue 12, item 2): every file is decoded by a child process under kernel
-limits, forked by the processor's fork server (a copy of the processor made at launch). A crash, abort, runaway CPU, output or memory use ends that job only: the daemon, its other
+limits, forked by the daemon's fork server (a copy of the processor made at launch) or, for
+`processor process`, by its own single-threaded main. A crash, abort, runaway CPU, output or memory use ends that job only: the daemon, its other
 jobs and their delivery counts are untouched, and a child that dies by a signal twice in a row is a
 permanent `crashed` failure on the first delivery, never a retry loop."""
 import io
@@ -131,6 +132,22 @@ def test_a_memory_blow_up_fails_that_file_only(tmp_path):
     assert (result.out / "small" / "image.webp").exists(), result.stderr[-3000:]
     unlimited = run(tmp_path, big)  # the default limits: the same file is fine
     assert unlimited.code == 0, unlimited.stderr[-3000:]
+
+
+def test_processor_process_runs_a_crashing_file_twice_then_fails_it_and_goes_on(tmp_path, monkeypatch):
+    # The one-shot command forks each file's child itself (no fork server): the same policy as the
+    # daemon's — one more run after a signal death, then `crashed` — and the other file is processed.
+    monkeypatch.setenv("PROCESSOR_TEST_ABORT_MARKER", MARKER)
+    crasher = jpeg_with_comment(tmp_path / "crasher.jpg", MARKER)
+    fine = jpeg_with_comment(tmp_path / "fine.jpg", "ordinary")
+    result = run(tmp_path, crasher, fine, "--jobs", 2)
+    assert result.code == 1, result.stderr[-3000:]
+    line = failure_line(result, crasher.name)
+    assert ": crashed: the decoder crashed on this file twice: killed by SIGABRT" in line, line
+    assert result.stderr.count("the child process died; running it once more") == 1, result.stderr[-3000:]
+    assert not (result.out / "crasher").exists()
+    assert [entry["input"] for entry in result.lines] == [str(fine)]
+    assert (result.out / "fine" / "image.webp").exists()
 
 
 def test_isolation_none_runs_in_the_same_process(tmp_path):

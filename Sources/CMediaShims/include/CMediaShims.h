@@ -84,6 +84,14 @@ typedef void (*mp_fork_server_job)(const char *payload, size_t length);
 int mp_fork_server(int sock, pid_t parent, mp_fork_server_job job);
 /// In a child of the fork server: tells the parent its outcome is written ("<id> done 0"). 0 on success.
 int mp_fork_server_done(void);
+/// For a single-threaded process that forks its job children itself (`processor process`): fork()
+/// with the child set up as the fork server's are (default crash signals, dies with its parent).
+/// The first call blocks SIGCHLD in this process (children get the mask as it was before).
+pid_t mp_fork_job(void);
+/// Waits up to `timeout_ms` (-1: for ever) for a child of mp_fork_job to end: 1 with its pid and
+/// exit status (-1 if signalled) or signal (0 if it exited), 0 on timeout, -1 on error (errno;
+/// ECHILD: no children). SIGCHLD must be blocked (mp_fork_job does it).
+int mp_wait_job(int timeout_ms, pid_t *pid, int *exit_status, int *signal_number);
 /// socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC).
 int mp_socketpair(int fds[2]);
 /// Threads of this process (/proc/self/status), -1 if unknown.

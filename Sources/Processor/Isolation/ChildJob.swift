@@ -13,8 +13,7 @@ struct ChildRequest: Codable, Sendable {
     var out: String
     var outcome: String
     var stderr: String
-    /// Absent when the fork server was forked with the profile (`ForkServer.inheritedProfile`).
-    var profile: ProcessingProfile?
+    var profile: ProcessingProfile
 }
 
 /// The child's side of crash isolation, run in a process forked by the fork server for one file.
@@ -31,6 +30,11 @@ enum ChildJob {
     /// Never returns: the child ends here.
     static func run(request data: Data) -> Never {
         guard let request = try? JSONDecoder().decode(ChildRequest.self, from: data) else { _exit(64) }
+        run(request)
+    }
+
+    /// The same, for a child forked with its request in memory (`processor process`, DirectChildren).
+    static func run(_ request: ChildRequest) -> Never {
         // Standard error to the file the daemon reads its tail from; nothing reads standard input or output.
         let errorFile = open(request.stderr, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         if errorFile >= 0 {
@@ -65,7 +69,7 @@ enum ChildJob {
 
     private static func execute(_ request: ChildRequest) async -> ChildOutcome {
         do {
-            guard let profile = request.profile ?? ForkServer.inheritedProfile else { throw MediaError(.internal, "the request carries no profile") }
+            let profile = request.profile
             try profile.limits.child.applyToThisProcess()
             guard let mediaType = MediaType.known(mime: request.type) else { throw MediaError(.unsupported, "unknown media type \(request.type)") }
             try testHook(input: request.input)

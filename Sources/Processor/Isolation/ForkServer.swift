@@ -4,9 +4,8 @@ import Glibc
 import MediaKit
 import QueueKit
 
-/// The fork server behind crash isolation. Before Swift's concurrency runtime or any library has
-/// started a thread — at launch for `processor serve`, once its arguments and profile are read for
-/// `processor process` — the processor forks a copy of itself (the "zygote", `zygote.c`): every
+/// The daemon's fork server behind crash isolation. Before Swift's concurrency runtime or any
+/// library has started a thread — at launch of `processor serve` — the processor forks a copy of itself (the "zygote", `zygote.c`): every
 /// codec library is already loaded in it, and it forks one child per file. A child therefore costs a fork — about a millisecond — instead of an
 /// exec of a binary that maps 140 shared libraries (≈0.1 s of CPU and wall time per job, measured
 /// with `bench/isolation.sh`). Forking a process that never had a second thread is safe; forking
@@ -27,54 +26,40 @@ enum ForkServer {
 
     /// Called first thing in `main`, single-threaded: serves as a fork server when this process is
     /// an exec'd one (never returns then), and starts the daemon's zygote, warmed up, for `serve`.
-    /// (`processor process` starts its own once its profile is loaded: `zygote(profile:warm:)`.)
+    /// (`processor process` needs none: its main thread forks each file's child, DirectChildren.swift.)
     static func launch(arguments: [String]) {
         let command = arguments.dropFirst().first
-        if command == Self.command { serve(0, parent: getppid(), warm: true) }
+        if command == Self.command { serve(0, parent: getppid()) }
         // `serve` is the default command: `processor --processor-concurrency 2` serves too.
         let help: Set<String> = ["-h", "--help", "--version"]
-        if command == nil || command == "serve" || (command!.hasPrefix("-") && !help.contains(command!)) { zygote(profile: nil, warm: true) }
+        if command == nil || command == "serve" || (command!.hasPrefix("-") && !help.contains(command!)) { zygote() }
     }
 
-    /// The profile the zygote was forked with: a request without one uses it.
-    nonisolated(unsafe) private(set) static var inheritedProfile: ProcessingProfile?
-
     /// Forks the zygote, if this process still has one thread (otherwise the first job starts one
-    /// by exec). `profile` is the one its children use when a request carries none; `warm`: it runs
-    /// the image pipeline once first (a daemon's zygote forks many children; a one-shot command's
-    /// few, and its warm-up would only cost CPU). `first`: a file whose request is in the socket
-    /// before the zygote starts (`processor process`), so that its child is forked at once, while
-    /// this process is still starting its runtime.
-    static func zygote(profile: ProcessingProfile?, warm: Bool, first: (input: String, type: String, directory: String)? = nil) {
+    /// by exec). It runs the image pipeline once first, so that its children's first image job does
+    /// not pay for the libraries' first use.
+    private static func zygote() {
         guard launched == nil, mp_thread_count() == 1 else { return }
         var fds: [Int32] = [-1, -1]
         guard mp_socketpair(&fds) == 0 else { return }
         let parent = getpid()
-        inheritedProfile = profile
-        var sent: ForkServerClient.Presented?
-        if let first, let profile {
-            let presented = ForkServerClient.Presented(id: 1, input: first.input, directory: first.directory)
-            let request = ForkServerClient.request(id: 1, input: first.input, type: first.type, directory: first.directory, profile: profile)
-            if ForkServerClient.send(id: 1, request: request, hasProfile: true, on: fds[0]) { sent = presented }
-        }
         let pid = fork()
         if pid == 0 {
             close(fds[0])
-            serve(fds[1], parent: parent, warm: warm)
+            serve(fds[1], parent: parent)
         }
         close(fds[1])
         guard pid > 0 else {
             close(fds[0])
-            inheritedProfile = nil
             return
         }
-        launched = ForkServerClient(socket: fds[0], serverPID: pid, hasProfile: profile != nil, presented: sent)
+        launched = ForkServerClient(socket: fds[0], serverPID: pid)
     }
 
     /// The zygote: warmed up once (for a daemon, while it starts), then forking one child per
     /// request until its parent closes the socket.
-    private static func serve(_ socket: Int32, parent: pid_t, warm: Bool) -> Never {
-        if warm { warmUp() }
+    private static func serve(_ socket: Int32, parent: pid_t) -> Never {
+        warmUp()
         let status = mp_fork_server(socket, parent, childJob)
         _exit(status == 0 ? 0 : 70)
     }

@@ -8,38 +8,20 @@ import MediaKit
 /// of the shutdown grace period) or past its wall-clock limit. Replies are read on a thread of
 /// their own; each job waits for its child's end, never less (a killed child is reaped first).
 final class ForkServerClient: @unchecked Sendable {
-    /// Standard error kept, from its end (a sanitizer report, a crash line).
-    static let errorTailBytes = 8 << 10
-
     private let lock = NSLock()
     private var socket: Int32
     private var serverPID: pid_t
     /// The launch zygote is this process's child to reap; an exec'd one is Foundation.Process's.
     private var reapServer: Bool
-    /// The server was forked with the profile every request uses (it is not sent).
-    private var hasProfile = false
     private var nextID: Int64 = 1
     private var jobs: [Int64: Job] = [:]
-    /// A request sent before the server was forked (`ForkServer.zygote(…first:)`), until a task
-    /// runs that file.
-    private var presented: Presented?
-    /// Endings that came before any task waited for them (the presented request's).
-    private var unclaimed: [Int64: Result<ChildExit.Ending, MediaError>] = [:]
     /// Signalled each time a server ends (and, if ours to reap, has been reaped).
     private let ended = DispatchSemaphore(value: 0)
 
     private struct Job {
         var pid: pid_t?
         var kill = false
-        /// None yet for a presented request.
-        var continuation: CheckedContinuation<Result<ChildExit.Ending, MediaError>, Never>?
-    }
-
-    /// What a request sent with the server was for.
-    struct Presented: Sendable {
-        var id: Int64
-        var input: String
-        var directory: String
+        var continuation: CheckedContinuation<Result<ChildExit.Ending, MediaError>, Never>
     }
 
     /// No server yet: the first request starts one by exec.
@@ -49,16 +31,10 @@ final class ForkServerClient: @unchecked Sendable {
         reapServer = false
     }
 
-    init(socket: Int32, serverPID: pid_t, hasProfile: Bool, presented: Presented? = nil) {
+    init(socket: Int32, serverPID: pid_t) {
         self.socket = socket
         self.serverPID = serverPID
-        self.hasProfile = hasProfile
         reapServer = true
-        if let presented {
-            self.presented = presented
-            jobs[presented.id] = Job(continuation: nil)
-            nextID = presented.id + 1
-        }
         startReader(socket)
     }
 
@@ -79,18 +55,10 @@ final class ForkServerClient: @unchecked Sendable {
     /// Runs one request in a fresh child and reports how it ended.
     func run(input: String, type: String, directory: String, profile: ProcessingProfile, timeout: Duration) async throws -> ChildExit {
         let id = lock.withLock {
-            if let presented, presented.input == input, presented.directory == directory {
-                self.presented = nil
-                return presented.id
-            }
             defer { nextID += 1 }
             return nextID
         }
         let request = Self.request(id: id, input: input, type: type, directory: directory, profile: profile)
-        defer {
-            unlink(request.outcome)
-            unlink(request.stderr)
-        }
 
         let timedOut = Flag()
         let watchdog = Task { [self] in
@@ -106,11 +74,18 @@ final class ForkServerClient: @unchecked Sendable {
         } onCancel: {
             kill(id)
         }
-        if Task.isCancelled { throw CancellationError() }
-        let ending = try ended.get()
-        return ChildExit(
-            ending: ending, output: FileManager.default.contents(atPath: request.outcome) ?? Data(), errorTail: Self.tail(of: request.stderr),
-            timedOut: timedOut.value, timeoutSeconds: Double(timeout.components.seconds))
+        if Task.isCancelled {
+            ChildExit.discard(request)
+            throw CancellationError()
+        }
+        let ending: ChildExit.Ending
+        do {
+            ending = try ended.get()
+        } catch {
+            ChildExit.discard(request)
+            throw error
+        }
+        return ChildExit.collect(ending: ending, request: request, timedOut: timedOut.value, timeout: timeout)
     }
 
     /// The request for job `id`: its outcome and standard error go to files beside its outputs.
@@ -121,9 +96,7 @@ final class ForkServerClient: @unchecked Sendable {
     }
 
     /// Writes one request line to the server's socket.
-    static func send(id: Int64, request: ChildRequest, hasProfile: Bool, on socket: Int32) -> Bool {
-        var request = request
-        if hasProfile { request.profile = nil }  // the server has it: it was forked with it
+    private static func send(id: Int64, request: ChildRequest, on socket: Int32) -> Bool {
         var line = Data("\(id) ".utf8)
         line.append((try? JSONEncoder().encode(request)) ?? Data())  // one line: JSON escapes newlines in strings
         line.append(0x0A)
@@ -132,22 +105,10 @@ final class ForkServerClient: @unchecked Sendable {
 
     private func start(id: Int64, request: ChildRequest, continuation: CheckedContinuation<Result<ChildExit.Ending, MediaError>, Never>) {
         lock.lock()
-        // A presented request: its child is running, or has ended already.
-        if let ended = unclaimed.removeValue(forKey: id) {
-            lock.unlock()
-            continuation.resume(returning: ended)
-            return
-        }
-        if jobs[id] != nil {
-            jobs[id]?.continuation = continuation
-            lock.unlock()
-            return
-        }
         if socket < 0 {
             do {
                 (socket, serverPID) = try ForkServer.exec()
                 reapServer = false
-                hasProfile = false
                 startReader(socket)
             } catch {
                 lock.unlock()
@@ -156,7 +117,7 @@ final class ForkServerClient: @unchecked Sendable {
             }
         }
         jobs[id] = Job(continuation: continuation)
-        if !Self.send(id: id, request: request, hasProfile: hasProfile, on: socket) {
+        if !Self.send(id: id, request: request, on: socket) {
             jobs[id] = nil
             lock.unlock()
             continuation.resume(returning: .failure(MediaError(.internal, "the fork server is gone")))
@@ -208,8 +169,7 @@ final class ForkServerClient: @unchecked Sendable {
                 if reapServer { reap = serverPID }
             }
             defer { jobs.removeAll() }
-            for (id, job) in jobs where job.continuation == nil { unclaimed[id] = .failure(MediaError(.internal, "the fork server ended")) }
-            return (jobs.values.compactMap(\.continuation), reap)
+            return (jobs.values.map(\.continuation), reap)
         }
         if let reap { waitpid(reap, nil, 0) }
         ended.signal()
@@ -232,11 +192,7 @@ final class ForkServerClient: @unchecked Sendable {
         case "error": ended = .failure(MediaError(.internal, "the fork server could not fork: \(String(cString: strerror(value)))"))
         default: return
         }
-        let continuation = lock.withLock {
-            guard let job = jobs.removeValue(forKey: id) else { return nil as CheckedContinuation<Result<ChildExit.Ending, MediaError>, Never>? }
-            if job.continuation == nil { unclaimed[id] = ended }
-            return job.continuation
-        }
+        let continuation = lock.withLock { jobs.removeValue(forKey: id)?.continuation }
         continuation?.resume(returning: ended)
     }
 
@@ -249,14 +205,6 @@ final class ForkServerClient: @unchecked Sendable {
             offset += n
         }
         return true
-    }
-
-    private static func tail(of path: String) -> String {
-        guard let handle = FileHandle(forReadingAtPath: path) else { return "" }
-        defer { try? handle.close() }
-        let size = (try? handle.seekToEnd()) ?? 0
-        try? handle.seek(toOffset: size > UInt64(errorTailBytes) ? size - UInt64(errorTailBytes) : 0)
-        return String(decoding: (try? handle.readToEnd()) ?? Data(), as: UTF8.self)
     }
 
     private final class Flag: @unchecked Sendable {

@@ -43,19 +43,24 @@ struct MediaRunner: Sendable {
             case .report(let report):
                 return report
             case .failure(let error):
-                clean(directory)
+                Self.clean(directory)
                 throw error
             case .runAgain:
                 // A signal death may be the machine's doing (the OOM killer under pressure from other
                 // pods) or the file's. Once more, at once: the same death again is the file's, and final.
-                logger.warning("the child process died; running it once more", metadata: ["exit": "\(exit)"])
-                clean(directory)
+                Self.runningAgain(exit, logger: logger)
+                Self.clean(directory)
             }
         }
         throw MediaError(.internal, "the child process died twice")  // not reached: attempt 2 always decides
     }
 
-    private func clean(_ directory: String) {
+    static func runningAgain(_ exit: ChildExit, logger: Logger) {
+        logger.warning("the child process died; running it once more", metadata: ["exit": "\(exit)"])
+    }
+
+    /// Removes what a failed child left in its output directory.
+    static func clean(_ directory: String) {
         for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] {
             unlink((directory as NSString).appendingPathComponent(name))
         }
@@ -117,6 +122,32 @@ struct ChildExit: Sendable, Equatable, CustomStringConvertible {
             if let report = outcome.report { return .report(report) }
             return .failure(outcome.error ?? MediaError(.internal, "the child process reported nothing"))
         }
+    }
+
+    /// Standard error kept, from its end (a sanitizer report, a crash line).
+    static let errorTailBytes = 8 << 10
+
+    /// How the child of `request` ended, with its outcome and the tail of its standard error read
+    /// from their files, which are removed.
+    static func collect(ending: Ending, request: ChildRequest, timedOut: Bool, timeout: Duration) -> ChildExit {
+        defer { discard(request) }
+        return ChildExit(
+            ending: ending, output: FileManager.default.contents(atPath: request.outcome) ?? Data(), errorTail: tail(of: request.stderr),
+            timedOut: timedOut, timeoutSeconds: Double(timeout.components.seconds))
+    }
+
+    /// Removes the child's outcome and standard-error files.
+    static func discard(_ request: ChildRequest) {
+        unlink(request.outcome)
+        unlink(request.stderr)
+    }
+
+    private static func tail(of path: String) -> String {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return "" }
+        defer { try? handle.close() }
+        let size = (try? handle.seekToEnd()) ?? 0
+        try? handle.seek(toOffset: size > UInt64(errorTailBytes) ? size - UInt64(errorTailBytes) : 0)
+        return String(decoding: (try? handle.readToEnd()) ?? Data(), as: UTF8.self)
     }
 
     private var errorSummary: String {
