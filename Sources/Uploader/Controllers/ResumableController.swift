@@ -226,8 +226,12 @@ struct ResumableController: Sendable {
             slots.leave(key: tenant)
             metrics.setInFlight(slots.inUse)
         }
-        // A body declared too large is refused before anything tells the client to send it.
-        if let declared = request.headers[.contentLength].flatMap(Int.init), declared > version.upload.remaining(maxBytes: configuration.maxUploadBytes) {
+        // A body declared too large is refused before anything tells the client to send it (an
+        // append at the wrong offset is 409 in `ResumableUploads.append`).
+        if let declared = request.headers[.contentLength].flatMap(Int.init), version.upload.phase == .receiving,
+            append.offset == version.upload.offset, append.length == nil,
+            declared > version.upload.remaining(maxBytes: configuration.maxUploadBytes)
+        {
             throw UploaderError(
                 .payloadTooLarge, "the body is \(declared) bytes; the upload takes at most \(version.upload.remaining(maxBytes: configuration.maxUploadBytes)) more")
         }

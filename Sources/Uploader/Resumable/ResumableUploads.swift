@@ -80,7 +80,7 @@ struct ResumableUploads: Sendable {
                 return try await find(tenant: tenant, id: id, logger: logger, now: now)
             }
             logger.info("finishing an upload whose commit did not complete", metadata: ["upload.id": "\(id)", "job.id": "\(claimed.jobId)"])
-            return try await finish(owned, logger: logger, now: now)
+            return try await finish(owned, logger: logger, now: now, retrying: true)
         }
         return version
     }
@@ -224,11 +224,19 @@ struct ResumableUploads: Sendable {
 
     /// Commits the blob and publishes its job, as `/upload` does; marks the upload done. A failure
     /// leaves it `committing` and marked stale, so the next request on it finishes it.
-    private func finish(_ version: ResumableStore.Versioned, logger: Logger, now: Date) async throws -> ResumableStore.Versioned {
+    /// `retrying`: an earlier attempt may have queued the job before it died; its status document
+    /// (written before the message) says so, and the job is not queued twice.
+    private func finish(_ version: ResumableStore.Versioned, logger: Logger, now: Date, retrying: Bool = false) async throws
+        -> ResumableStore.Versioned
+    {
         let upload = version.upload
         guard let mime = upload.mediaType else { throw UploaderError(.emptyFile, "the file is empty") }
         let job = job(of: upload, submittedAt: now)
         do {
+            if retrying, try await ingest.status(jobId: upload.jobId, tenant: upload.tenant) != nil {
+                logger.info("the upload's job was queued before its request died", metadata: ["job.id": "\(upload.jobId)"])
+                return try await markDone(version, now: now)
+            }
             _ = try await ingest.blobs.putBlockList(
                 ingest.rawContainer, upload.blob, blockIDs: upload.blockIDs, contentMD5: upload.md5.finalize(),
                 options: BlobUploadOptions(
@@ -243,7 +251,11 @@ struct ResumableUploads: Sendable {
         }
         logger.info("resumable upload complete", metadata: ["upload.id": "\(upload.id)", "job.id": "\(upload.jobId)", "bytes": "\(upload.offset)", "type": "\(mime)"])
         await quotas.settle(tenant: upload.tenant, files: 1, bytes: upload.offset, admittedAt: upload.createdAt)
-        var done = upload
+        return try await markDone(version, now: now)
+    }
+
+    private func markDone(_ version: ResumableStore.Versioned, now: Date) async throws -> ResumableStore.Versioned {
+        var done = version.upload
         done.phase = .done
         done.blockIDs = []
         done.updatedAt = now
