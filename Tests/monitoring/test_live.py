@@ -5,7 +5,9 @@ uploads, a poisoned job and an injected storage outage happen:
   2. devstorage restarted with every GetBlob on `rawfiles` answering 503 (the processor cannot read
      any input) while 20 more jobs are uploaded: the queue backs up, storage calls fail;
   3. devstorage restored: the backlog drains and every job succeeds.
-The backlog, poison and storage-error alerts must reach `firing`; every dashboard panel's query must
+devstorage serves its own metrics on a separate listener (DEVSTORAGE_METRICS_PORT), scraped as job
+`devstorage`: its request, latency, fault and queue series must be there, and its fault counter must
+have counted the outage's 503s. The backlog, poison and storage-error alerts must reach `firing`; every dashboard panel's query must
 return data; the rules must name only metrics the binaries export; one trace id must follow a job
 through both daemons' logs, the status document and the webhook.
 
@@ -13,6 +15,7 @@ What is shortened for the live run (live_stack.LIVE_FOR): every alert's `for:` i
 5-15 minutes, and rules are evaluated every second. The expressions, windows ([5m], [10m]) and
 thresholds are the shipped ones; `promtool test rules` covers the real `for:` durations.
 Dashboard queries run with Grafana's $__rate_interval replaced by 1m."""
+import os
 import re
 import shutil
 import tempfile
@@ -30,6 +33,14 @@ GOOD_JOBS = 6
 OUTAGE_JOBS = 20
 MUST_FIRE = ["MediaPipelineQueueBacklogGrowing", "MediaPipelineJobsPoisoned", "MediaPipelineStorageErrorRatioHigh"]
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
+# devstorage's own view of the run, queried while the outage's alerts fire
+DEVSTORAGE_QUERIES = [
+    'sum by (operation) (devstorage_faults_injected_total{kind="fail"})',
+    'sum by (operation, status) (devstorage_requests_total{status="503"})',
+    'sum by (operation) (devstorage_requests_total{status_class="2xx"})',
+    'devstorage_request_duration_seconds_count{operation="PutBlob"}',
+    'devstorage_queue_messages{queue="jobqueue"}',
+]
 
 
 def firing(prometheus):
@@ -40,18 +51,24 @@ def firing(prometheus):
 def run():
     directory = Path(tempfile.mkdtemp(prefix="monitoring-live-"))
     hook = WebhookReceiver()
+    # devstorage's metrics listener (off by default); in the environment so every (re)start of the
+    # stack's devstorage keeps it on the same port
+    metrics_port = interop.free_port()
+    saved_metrics_port = os.environ.get("DEVSTORAGE_METRICS_PORT")
+    os.environ["DEVSTORAGE_METRICS_PORT"] = str(metrics_port)
     stack = interop.Stack(
         processor=dict(PROCESSOR_WEBHOOK_URL=hook.url, PROCESSOR_STORAGE_RETRIES="1", PROCESSOR_STORAGE_RETRY_BASE_MS="20",
                        PROCESSOR_RETRY_MAX_DELAY_SECONDS="3"),
         UPLOADER_LOG_LEVEL="info")
-    prometheus = Prometheus(directory, {"uploader": f"127.0.0.1:{stack.uploader.port}", "processor": f"127.0.0.1:{stack.processor.port}"})
+    prometheus = Prometheus(directory, {"uploader": f"127.0.0.1:{stack.uploader.port}", "processor": f"127.0.0.1:{stack.processor.port}",
+                                        "devstorage": f"127.0.0.1:{metrics_port}"})
     result = {"stack": stack, "prometheus": prometheus, "hook": hook, "timeline": []}
     began = time.time()
 
     def mark(event):
         result["timeline"].append((round(time.time() - began, 1), event, sorted(firing(prometheus))))
     try:
-        wait_until(lambda: len(prometheus.query("up == 1")) == 2, 30, "Prometheus scraping both daemons")
+        wait_until(lambda: len(prometheus.query("up == 1")) == 3, 30, "Prometheus scraping both daemons and devstorage")
         # the poison counter is exported at 0 before anything is poisoned, so its rise is seen
         wait_until(lambda: prometheus.query("processor_poisoned_total == 0"), 30, "processor_poisoned_total at 0")
         mark("scraping")
@@ -93,6 +110,9 @@ def run():
         result["alerts"] = prometheus.api("alerts")["alerts"]
         result["panels"] = panel_results(prometheus)
         result["metric_names"] = set(prometheus.api("label/__name__/values"))
+        wait_until(lambda: prometheus.query('sum(devstorage_faults_injected_total{kind="fail",operation="GetBlob"}) > 0'), 30,
+                   "devstorage's fault counter scraped above 0")
+        result["devstorage"] = {expr: prometheus.query(expr) for expr in DEVSTORAGE_QUERIES}
 
         # 3. storage back: the backlog drains
         stack.storage.restart()
@@ -109,6 +129,10 @@ def run():
             print("  ", line)
         yield result
     finally:
+        if saved_metrics_port is None:
+            os.environ.pop("DEVSTORAGE_METRICS_PORT", None)
+        else:
+            os.environ["DEVSTORAGE_METRICS_PORT"] = saved_metrics_port
         prometheus.stop()
         hook.stop()
         stack.close()
@@ -209,6 +233,24 @@ def test_storage_lines_of_a_job_carry_its_trace_id(run):
     for job, ids in traces.items():
         assert ids == {stack.status(job)["traceId"]}, job
     print(f"\n--- {len(failed)} failed GetBlob lines, each with its job's trace id; e.g.\n   {failed[0]}")
+
+
+def test_devstorage_metrics_scraped(run):
+    """devstorage's listener was scraped as job `devstorage`: its series are there, the outage's
+    injected GetBlob 503s were counted as faults and as 503 answers, and its names do not collide
+    with the daemons' (all `devstorage_`)."""
+    print("\n--- devstorage series during the outage")
+    for expr, result in run["devstorage"].items():
+        shown = ", ".join(f"{r['metric']}={float(r['value'][1]):.3g}" for r in result[:4])
+        print(f"   {expr}: {len(result)} series: {shown}{' …' if len(result) > 4 else ''}")
+        assert result, f"no data: {expr}"
+        assert all(r["metric"].get("job", "devstorage") == "devstorage" for r in result), result
+    faults = {r["metric"]["operation"]: float(r["value"][1]) for r in run["devstorage"][DEVSTORAGE_QUERIES[0]]}
+    assert faults.get("GetBlob", 0) > 0 and set(faults) == {"GetBlob"}, faults
+    answered_503 = {r["metric"]["operation"]: float(r["value"][1]) for r in run["devstorage"][DEVSTORAGE_QUERIES[1]]}
+    assert answered_503.get("GetBlob", 0) > 0, answered_503
+    assert {"devstorage_requests_total", "devstorage_request_duration_seconds_bucket", "devstorage_faults_injected_total",
+            "devstorage_queue_messages"} <= run["metric_names"]
 
 
 def test_every_alert_was_evaluated(run):

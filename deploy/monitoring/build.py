@@ -70,6 +70,18 @@ PANELS = [
     ("Storage", "Storage latency p95 by operation", "s",
      [(f"histogram_quantile(0.95, sum by (job, operation, le) (rate(storage_request_duration_seconds_bucket[{R}])))",
        "{{job}} {{operation}}")]),
+    # devstorage (local and test stacks only: it is not deployed to Azure) exports its own side of
+    # the same calls on its metrics listener (DEVSTORAGE_METRICS_PORT): what it answered and what it
+    # injected.
+    ("devstorage", "devstorage requests by operation and status", "reqps",
+     [(f"sum by (operation, status_class) (rate(devstorage_requests_total[{R}]))", "{{operation}} {{status_class}}")]),
+    ("devstorage", "devstorage injected faults", "ops",
+     [(f"sum by (kind, operation) (rate(devstorage_faults_injected_total[{R}]))", "{{kind}} {{operation}}")]),
+    ("devstorage", "devstorage latency p95 by operation", "s",
+     [(f"histogram_quantile(0.95, sum by (operation, le) (rate(devstorage_request_duration_seconds_bucket[{R}])))",
+       "{{operation}}")]),
+    ("devstorage", "devstorage queue messages", "short",
+     [("sum by (queue) (devstorage_queue_messages)", "{{queue}}")]),
 ]
 
 

@@ -10,6 +10,7 @@ extension DevStorageConfiguration {
     /// | `devstorage.host` | `DEVSTORAGE_HOST` | `127.0.0.1` |
     /// | `devstorage.blob.port` | `DEVSTORAGE_BLOB_PORT` | 10000 (0 = any free port) |
     /// | `devstorage.queue.port` | `DEVSTORAGE_QUEUE_PORT` | 10001 (0 = any free port) |
+    /// | `devstorage.metrics.port` | `DEVSTORAGE_METRICS_PORT` | off; `GET /metrics` (Prometheus) on this port (0 = any free port) |
     /// | `devstorage.data.dir` | `DEVSTORAGE_DATA_DIR` | `.devstorage` |
     /// | `devstorage.accounts` | `DEVSTORAGE_ACCOUNTS` | extra accounts `name1:key1[:key2];name2:key1`; falls back to `azurite.accounts` (`AZURITE_ACCOUNTS`) |
     /// | `devstorage.loose` | `DEVSTORAGE_LOOSE` | `false`: requests without credentials get 404 `ResourceNotFound` |
@@ -62,6 +63,7 @@ extension DevStorageConfiguration {
             host: reader.string(forKey: "devstorage.host", default: "127.0.0.1"),
             blobPort: reader.int(forKey: "devstorage.blob.port", default: 10000),
             queuePort: reader.int(forKey: "devstorage.queue.port", default: 10001),
+            metricsPort: reader.int(forKey: "devstorage.metrics.port"),
             dataDirectory: reader.string(forKey: "devstorage.data.dir", default: ".devstorage"),
             extraAccounts: accounts.map(DevStorageAccount.parseList) ?? [],
             loose: reader.bool(forKey: "devstorage.loose", default: false),

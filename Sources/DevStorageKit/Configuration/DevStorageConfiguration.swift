@@ -11,6 +11,9 @@ public struct DevStorageConfiguration: Sendable {
     public var blobPort: Int
     /// Queue service port (default 10001; 0 picks a free port).
     public var queuePort: Int
+    /// Metrics port: `GET /metrics` (Prometheus text) on a listener of its own, so the storage URL
+    /// space is untouched (default nil: off; 0 picks a free port).
+    public var metricsPort: Int?
     /// Data directory (default `./.devstorage`); created if missing.
     public var dataDirectory: String
     /// Extra accounts besides `devstoreaccount1`.
@@ -31,6 +34,7 @@ public struct DevStorageConfiguration: Sendable {
         host: String = "127.0.0.1",
         blobPort: Int = StorageDefaults.developmentBlobPort,
         queuePort: Int = StorageDefaults.developmentQueuePort,
+        metricsPort: Int? = nil,
         dataDirectory: String = ".devstorage",
         extraAccounts: [DevStorageAccount] = [],
         loose: Bool = false,
@@ -42,6 +46,7 @@ public struct DevStorageConfiguration: Sendable {
         self.host = host
         self.blobPort = blobPort
         self.queuePort = queuePort
+        self.metricsPort = metricsPort
         self.dataDirectory = dataDirectory
         self.extraAccounts = extraAccounts
         self.loose = loose

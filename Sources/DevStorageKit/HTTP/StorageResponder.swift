@@ -15,8 +15,10 @@ struct StorageResponder: HTTPResponder {
     let queues: QueueController
     let faults: FaultInjector
     let clock: DevStorageClock
+    let metrics: DevStorageMetrics
 
     func respond(to request: Request, context: Context) async throws -> Response {
+        let started = ContinuousClock.now
         let requestID = UUID().uuidString.lowercased()
         var logger = context.logger
         logger[metadataKey: "devstorage.request.id"] = .string(requestID)
@@ -28,6 +30,7 @@ struct StorageResponder: HTTPResponder {
         }
         logger[metadataKey: "devstorage.operation"] = .string(operation.rawValue)
         let decision = faults.decide(operation: operation, method: request.method.rawValue, resource: target.resource)
+        metrics.injected(decision, operation: operation)
         var response: Response
         do {
             if decision.latencyMilliseconds > 0 { try await Task.sleep(for: .milliseconds(decision.latencyMilliseconds)) }
@@ -75,6 +78,7 @@ struct StorageResponder: HTTPResponder {
             try? await context.channel.close()
         }
         logger.debug("request", metadata: ["devstorage.status": "\(response.status.code)", "devstorage.path": "\(target.rawPath)"])
+        metrics.request(service: service, operation: operation, status: response.status.code, duration: ContinuousClock.now - started)
         return response
     }
 

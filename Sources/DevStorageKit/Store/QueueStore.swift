@@ -122,6 +122,14 @@ actor QueueStore {
         queues.filter { $0.key.hasPrefix(account + "/") }.map(\.value.record).sorted { $0.name < $1.name }
     }
 
+    /// Unexpired messages (visible or not) per queue, for the metrics gauge: read only, no purge.
+    func messageCounts(now: Date) -> [(account: String, queue: String, messages: Int)] {
+        queues.map { key, queue in
+            let account = key.split(separator: "/", maxSplits: 1).first.map(String.init) ?? ""
+            return (account, queue.record.name, queue.messages.values.count { !$0.isExpired(at: now) })
+        }
+    }
+
     // MARK: Messages
 
     /// Adds a message.
