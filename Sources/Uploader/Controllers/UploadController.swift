@@ -116,6 +116,25 @@ struct UploadController: Sendable {
         let traceId = Self.traceId(request.headers)
         var logger = context.logger
         logger[metadataKey: "trace.id"] = "\(traceId)"
+        // Bound as the task's logger too: StorageKit's own lines (retries, failed calls) during this
+        // upload carry its trace id.
+        let jobs = try await withLogger(logger) { logger in
+            try await storeAndPublish(request: request, declared: declared, traceId: traceId, tenant: tenant, logger: logger)
+        }
+
+        let body: Data
+        if jobs.count == 1 {
+            body = try JSONEncoder.uploader.encode(AcceptedJob(jobs[0]))
+        } else {
+            body = try JSONEncoder.uploader.encode(["jobs": jobs.map(AcceptedJob.init)])
+        }
+        var headers: HTTPFields = [.contentType: "application/json; charset=utf-8"]
+        if jobs.count == 1 { headers[.location] = "/jobs/\(jobs[0].jobId)" }
+        return (Response(status: .accepted, headers: headers, body: .init(byteBuffer: ByteBuffer(data: body))), jobs)
+    }
+
+    /// Streams the body into blobs and publishes their jobs; if anything fails, discards what it stored.
+    private func storeAndPublish(request: Request, declared: Int?, traceId: String, tenant: String, logger: Logger) async throws -> [MediaJob] {
         let reader = BodyReader(
             body: request.body, maxBytes: configuration.maxUploadBytes, declaredLength: declared, minimumRate: configuration.minimumBodyRate)
         var jobs: [MediaJob] = []
@@ -136,16 +155,7 @@ struct UploadController: Sendable {
             }
             throw error
         }
-
-        let body: Data
-        if jobs.count == 1 {
-            body = try JSONEncoder.uploader.encode(AcceptedJob(jobs[0]))
-        } else {
-            body = try JSONEncoder.uploader.encode(["jobs": jobs.map(AcceptedJob.init)])
-        }
-        var headers: HTTPFields = [.contentType: "application/json; charset=utf-8"]
-        if jobs.count == 1 { headers[.location] = "/jobs/\(jobs[0].jobId)" }
-        return (Response(status: .accepted, headers: headers, body: .init(byteBuffer: ByteBuffer(data: body))), jobs)
+        return jobs
     }
 
     /// Every file part becomes a job; other fields are read and ignored (at most 64 KiB each).
