@@ -224,8 +224,10 @@ struct ResumableUploads: Sendable {
 
     /// Commits the blob and publishes its job, as `/upload` does; marks the upload done. A failure
     /// leaves it `committing` and marked stale, so the next request on it finishes it.
-    /// `retrying`: an earlier attempt may have queued the job before it died; its status document
-    /// (written before the message) says so, and the job is not queued twice.
+    /// `retrying`: an earlier attempt may have published before it died. Its status document is
+    /// written before the message: once the job has moved on from `queued` it is not queued again;
+    /// still `queued`, the message may or may not have been sent, and it is sent (a rare duplicate
+    /// message rather than a job that never runs).
     private func finish(_ version: ResumableStore.Versioned, logger: Logger, now: Date, retrying: Bool = false) async throws
         -> ResumableStore.Versioned
     {
@@ -233,8 +235,9 @@ struct ResumableUploads: Sendable {
         guard let mime = upload.mediaType else { throw UploaderError(.emptyFile, "the file is empty") }
         let job = job(of: upload, submittedAt: now)
         do {
-            if retrying, try await ingest.status(jobId: upload.jobId, tenant: upload.tenant) != nil {
-                logger.info("the upload's job was queued before its request died", metadata: ["job.id": "\(upload.jobId)"])
+            if retrying, let status = try await ingest.status(jobId: upload.jobId, tenant: upload.tenant) {
+                logger.info("the upload's job was published before its request died", metadata: ["job.id": "\(upload.jobId)", "status": "\(status.status.rawValue)"])
+                if status.status == .queued { _ = try await ingest.queues.send(ingest.queue, job: job) }
                 return try await markDone(version, now: now)
             }
             _ = try await ingest.blobs.putBlockList(
