@@ -99,20 +99,22 @@ tool_cmd() {
   esac
 }
 
-# timed TOOL CLIP DIR LOG: runs the tool under /usr/bin/time; sets `secs` (wall, µs resolution) and
-# `rss` (peak KiB). Stdout goes to LOG.out, stderr to LOG.err.
+# timed TOOL CLIP DIR LOG: runs the tool under /usr/bin/time; sets `secs` (wall, µs resolution), `rss`
+# (peak KiB) and `cpu` (user + system s of the tool and the children it waited for). Stdout goes to
+# LOG.out, stderr to LOG.err.
 timed() {
   local tool=$1 in=$2 dir=$3 log=$4 t0 t1 us
   rm -rf "${dir:?}/$(basename "${in%.*}")"
   if [[ $tool != ffmpeg ]]; then mkdir -p "$dir"; else mkdir -p "$dir/$(basename "${in%.*}")"; fi
   tool_cmd "$tool" "$in" "$dir"
   t0=$EPOCHREALTIME
-  /usr/bin/time -f "%e %M" -o "$log.time" "${cmd[@]}" >"$log.out" 2>"$log.err" || \
+  /usr/bin/time -f "%e %M %U %S" -o "$log.time" "${cmd[@]}" >"$log.out" 2>"$log.err" || \
     { echo "$tool failed on $in:" >&2; cat "$log.err" >&2; return 1; }
   t1=$EPOCHREALTIME
   us=$((${t1/./} - ${t0/./}))
   secs=$(printf '%d.%06d' $((us / 1000000)) $((us % 1000000)))
-  read -r _ rss < <(tail -n1 "$log.time")
+  read -r _ rss user sys < <(tail -n1 "$log.time")
+  cpu=$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.2f", u + s }')
   [[ -s $dir/$(basename "${in%.*}")/video.mp4 ]] || { echo "$tool wrote no $dir/$(basename "${in%.*}")/video.mp4" >&2; return 1; }
 }
 
@@ -130,7 +132,7 @@ for clip in "${clips[@]}"; do
   for round in $(seq 1 "$ROUNDS"); do
     for tool in "${tools[@]}"; do
       timed "$tool" "$clip" "$out/$tool" "$work/log/$tool"
-      printf '%s\t%s\t%s\t%s\n' "$clip" "$tool" "$secs" "$rss" >>"$work/runs.tsv"
+      printf '%s\t%s\t%s\t%s\t%s\n' "$clip" "$tool" "$secs" "$rss" "$cpu" >>"$work/runs.tsv"
       took[$tool]+=" ${secs%????}"
       if [[ $tool == processor ]]; then cp "$work/log/processor.out" "$work/json/$stem.jsonl"; fi
     done
@@ -152,8 +154,8 @@ for round in $(seq 1 "$TP_ROUNDS"); do
     t1=$EPOCHREALTIME
     us=$((${t1/./} - ${t0/./}))
     wall=$(printf '%d.%06d' $((us / 1000000)) $((us % 1000000)))
-    read -r _ rss1 < <(tail -n1 "$work/log/tp1.time")
-    read -r _ rss2 < <(tail -n1 "$work/log/tp2.time")
+    read -r _ rss1 _ < <(tail -n1 "$work/log/tp1.time")
+    read -r _ rss2 _ < <(tail -n1 "$work/log/tp2.time")
     printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$tool" "$round" "$wall" "$rss1" "$rss2" "$hd" >>"$work/throughput.tsv"
     echo "round $round: $tool ${wall%????} s" >&2
   done
