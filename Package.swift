@@ -151,6 +151,7 @@ let package = Package(
             resources: [
                 .embedInCode("Resources/Web/index.html"),
                 .embedInCode("Resources/Web/app.js"),
+                .embedInCode("Resources/Web/resumable.js"),
                 .embedInCode("Resources/Web/app.css"),
                 .embedInCode("Resources/Web/openapi.yaml"),
             ],

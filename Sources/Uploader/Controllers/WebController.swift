@@ -15,6 +15,7 @@ struct WebController: Sendable {
     static let files: [(path: String, bytes: [UInt8], contentType: String)] = [
         ("/", PackageResources.index_html, "text/html; charset=utf-8"),
         ("/app.js", PackageResources.app_js, "text/javascript; charset=utf-8"),
+        ("/resumable.js", PackageResources.resumable_js, "text/javascript; charset=utf-8"),
         ("/app.css", PackageResources.app_css, "text/css; charset=utf-8"),
         ("/openapi.yaml", PackageResources.openapi_yaml, "application/yaml; charset=utf-8"),
     ]

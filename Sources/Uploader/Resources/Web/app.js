@@ -1,11 +1,14 @@
 // MediaPipeline upload page: plain JavaScript, no build step.
 // Uploads each file with its own request (so each has a progress bar), then polls its job; on
-// opening (and when a key is entered) it shows the caller's recent jobs (`GET /jobs`).
+// opening (and when a key is entered) it shows the caller's recent jobs (`GET /jobs`). Files of
+// RESUMABLE_FROM bytes or more go in resumable pieces over tus (resumable.js): they survive a
+// dropped connection and a reload, and can be cancelled.
 "use strict";
 
 const KEY_STORAGE = "mediapipeline.apiKey";
 const POLL_MS = 1500;
 const RECENT_JOBS = 10;
+const RESUMABLE_FROM = 32 * 1024 * 1024;
 
 const messages = {
   Unauthorized: "The API key was not accepted. Enter it again.",
@@ -210,9 +213,61 @@ async function showRecentJobs() {
   }
 }
 
+function uploadResumable(file) {
+  const fingerprint = Resumable.fingerprint(file);
+  const paused = document.querySelector(`#jobs .job.paused[data-fingerprint="${CSS.escape(fingerprint)}"]`);
+  if (paused) paused.remove();
+  const row = addJobRow(file);
+  const progress = row.querySelector("progress");
+  const cancel = row.querySelector(".cancel");
+  setState(row, "uploading", `${formatBytes(file.size)} · uploading in pieces`);
+  const upload = Resumable.start(file, apiKey(), {
+    onProgress(sent) {
+      progress.value = Math.floor((sent / file.size) * 100);
+      setState(row, "uploading", `${formatBytes(sent)} of ${formatBytes(file.size)}`);
+    },
+    onState(text) { setState(row, "waiting", text); },
+    onDone(jobId, bytes) {
+      cancel.hidden = true;
+      progress.value = 100;
+      row.dataset.jobId = jobId;
+      setState(row, "queued", `${formatBytes(bytes)} uploaded · waiting for a processor`);
+      poll(row, `/jobs/${jobId}`, bytes);
+    },
+    onFail(status, body) {
+      cancel.hidden = true;
+      if (status === 401) {
+        sessionStorage.removeItem(KEY_STORAGE);
+        askForKey(messages.Unauthorized);
+      }
+      setState(row, "failed", plainError(body, status), true);
+    },
+  });
+  cancel.hidden = false;
+  cancel.addEventListener("click", async () => {
+    cancel.hidden = true;
+    await upload.cancel();
+    setState(row, "cancelled", "cancelled · nothing was kept");
+  }, { once: true });
+}
+
+// Uploads this browser started before a reload and did not finish: choosing the file again resumes.
+function showUnfinished() {
+  for (const entry of Resumable.unfinished()) {
+    const row = $("#job-template").content.firstElementChild.cloneNode(true);
+    row.classList.add("paused");
+    row.querySelector(".name").textContent = entry.name;
+    $("#jobs").prepend(row);
+    setState(row, "paused", `${formatBytes(entry.size)} · interrupted: choose this file again to resume`);
+    row.dataset.fingerprint = entry.fingerprint;
+  }
+}
+
 function handleFiles(files) {
   if (!apiKey()) { askForKey("Enter the API key first."); return; }
-  for (const file of files) upload(file);
+  for (const file of files) {
+    if (file.size >= RESUMABLE_FROM) uploadResumable(file); else upload(file);
+  }
 }
 
 function setUp() {
@@ -238,6 +293,7 @@ function setUp() {
     drop.addEventListener(type, (event) => { event.preventDefault(); drop.classList.remove("over"); });
   }
   drop.addEventListener("drop", (event) => handleFiles(event.dataTransfer.files));
+  showUnfinished();
   if (apiKey()) { $("#forget-key").hidden = false; showRecentJobs(); } else { askForKey(); }
 }
 
