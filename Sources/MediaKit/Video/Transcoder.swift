@@ -44,6 +44,7 @@ final class Transcoder {
         var durationSeconds: Double
         var poster: Pixels?
         var samples: [Pixels]
+        var storyboard: Storyboard?
         var timings: [String: Double]
     }
 
@@ -77,6 +78,8 @@ final class Transcoder {
     private let encoded: Owned<AVPacket>  // from the encoders
     private let decoded: Owned<AVFrame>
     private var videoEnd = 0.0
+    /// The end of the last packet of any stream: the MP4's duration, which players show.
+    private var outputEnd = 0.0
     private var lastKept: Double?
     private var keptFrames = 0
     private var decodeErrors = 0
@@ -85,6 +88,8 @@ final class Transcoder {
     private var firstFrame: Pixels?
     private var samples: [Pixels] = []
     private var nextSampleAt = 0.0
+    private var storyboard: StoryboardCollector?
+    private var thumbnails: FrameConverter?
 
     func run() throws(MediaError) -> Result {
         var clock = Stopwatch()
@@ -122,6 +127,12 @@ final class Transcoder {
 
         let duration = input.durationSeconds
         posterAt = duration.map { $0 * profile.poster.atFraction } ?? profile.poster.fallbackSeconds
+        let tile = Storyboard.tileSize(
+            width: video.outputWidth, height: video.outputHeight, sampleAspect: video.outputSampleAspect, size: profile.storyboard.thumbnailSize)
+        if profile.storyboard.enabled {
+            storyboard = StoryboardCollector(settings: profile.storyboard, plannedDuration: duration)
+            thumbnails = FrameConverter.rgb(width: tile.width, height: tile.height)
+        }
         timingsOpen = clock.lap()
 
         // Packets in file order until the end (or a read error: what was read is kept).
@@ -158,7 +169,13 @@ final class Transcoder {
             bitRate: context.pointee.bit_rate > 0 ? Int(context.pointee.bit_rate) : nil, frameRate: video.frameRate, rotation: video.rotation)
         return Result(
             info: info, width: video.outputWidth, height: video.outputHeight, durationSeconds: videoEnd, poster: poster ?? firstFrame,
-            samples: samples, timings: ["probe": timingsOpen, "transcode": transcode])
+            samples: samples,
+            storyboard: storyboard.map {
+                Storyboard(
+                    thumbnails: $0.thumbnails, interval: $0.interval, duration: max(videoEnd, outputEnd), tileWidth: tile.width, tileHeight: tile.height,
+                    columns: profile.storyboard.columns)
+            },
+            timings: ["probe": timingsOpen, "transcode": transcode])
     }
 
     private var timingsOpen = 0.0
@@ -242,10 +259,9 @@ final class Transcoder {
             }
             av_packet_rescale_ts(out, encoder.pointer.pointee.time_base, stream.pointee.time_base)
             out.pointee.stream_index = stream.pointee.index
-            if stream == video.outputStream {
-                let end = Double(out.pointee.pts + out.pointee.duration) * stream.pointee.time_base.seconds
-                videoEnd = max(videoEnd, end)
-            }
+            let end = Double(out.pointee.pts + out.pointee.duration) * stream.pointee.time_base.seconds
+            if stream == video.outputStream { videoEnd = max(videoEnd, end) }
+            outputEnd = max(outputEnd, end)
             try output.write(out)
         }
     }
@@ -289,6 +305,9 @@ final class Transcoder {
             let size = VideoProfile.fit(width: video.outputWidth, height: video.outputHeight, box: (every.maxSize, every.maxSize))
             samples.append(try FrameConverter.pixels(of: picture, width: size.width, height: size.height))
             nextSampleAt = ((seconds / every.everySeconds).rounded(.down) + 1) * every.everySeconds
+        }
+        if let thumbnails, let slots = storyboard?.slots(at: seconds), slots > 0 {
+            storyboard?.add(try thumbnails.pixels(of: picture), slots: slots)
         }
     }
 

@@ -114,11 +114,24 @@ final class FrameConverter {
 
     /// An RGB copy of a `yuv420p` BT.709 frame at `width`×`height`, for posters and samples.
     static func pixels(of frame: UnsafeMutablePointer<AVFrame>, width: Int, height: Int) throws(MediaError) -> Pixels {
-        let converter = FrameConverter(width: width, height: height, format: AV_PIX_FMT_RGB24, flags: SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT)
-        let rgb = try allocate(width: width, height: height, format: AV_PIX_FMT_RGB24)
-        try converter.convert(frame, into: rgb.pointer, sourceMatrix: AVCOL_SPC_BT709, sourceFullRange: false)
+        try rgb(width: width, height: height).pixels(of: frame)
+    }
+
+    /// A converter to RGB stills at `width`×`height`, kept by callers that take many (its libswscale
+    /// context is reused while the source's size and format stay the same).
+    static func rgb(width: Int, height: Int) -> FrameConverter {
+        FrameConverter(width: width, height: height, format: AV_PIX_FMT_RGB24, flags: SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT)
+    }
+
+    /// An RGB copy of a `yuv420p` BT.709 frame at this converter's size (its format must be RGB24).
+    func pixels(of frame: UnsafeMutablePointer<AVFrame>) throws(MediaError) -> Pixels {
+        precondition(format == AV_PIX_FMT_RGB24, "pixels(of:) needs an RGB24 converter")
+        let width = Int(self.width)
+        let height = Int(self.height)
+        let rgb = try FrameConverter.allocate(width: width, height: height, format: AV_PIX_FMT_RGB24)
+        try convert(frame, into: rgb.pointer, sourceMatrix: AVCOL_SPC_BT709, sourceFullRange: false)
         var pixels = Pixels(width: width, height: height, channels: 3)
-        let (data, stride) = planeOf(rgb.pointer, 0)
+        let (data, stride) = FrameConverter.planeOf(rgb.pointer, 0)
         pixels.bytes.withUnsafeMutableBufferPointer { out in
             for y in 0..<height {
                 (out.baseAddress! + y * width * 3).update(from: data + y * stride, count: width * 3)

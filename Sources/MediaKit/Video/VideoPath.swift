@@ -20,6 +20,13 @@ final class VideoPath {
     let scaledHeight: Int
     var outputWidth: Int { rotation == 90 || rotation == 270 ? scaledHeight : scaledWidth }
     var outputHeight: Int { rotation == 90 || rotation == 270 ? scaledWidth : scaledHeight }
+    /// The output's pixel aspect (width / height of one pixel; 1 when the source has none), turned
+    /// with the picture.
+    var outputSampleAspect: Double {
+        guard sampleAspect.num > 0, sampleAspect.den > 0 else { return 1 }
+        let aspect = Double(sampleAspect.num) / Double(sampleAspect.den)
+        return rotation == 90 || rotation == 270 ? 1 / aspect : aspect
+    }
     var encoder: Owned<AVCodecContext>?
     var outputStream: UnsafeMutablePointer<AVStream>?
     var lastTimestamp: Int64?

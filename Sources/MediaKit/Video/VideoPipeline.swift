@@ -4,7 +4,7 @@ import ZIPFoundation
 
 /// One file the video pipeline wrote into the work directory.
 public struct MediaFile: Sendable, Codable, Equatable {
-    /// `video.mp4`, `poster.webp`, `frames.zip`: fixed names, so a rerun overwrites, never adds.
+    /// `video.mp4`, `poster.webp`, `storyboard.webp`, `storyboard.vtt`, `frames.zip`: fixed names, so a rerun overwrites, never adds.
     public var name: String
     public var contentType: String
     public var path: String
@@ -32,7 +32,8 @@ public struct VideoResult: Sendable {
     public var timings: [String: Double]
 }
 
-/// Videos to web MP4s (H.264 + AAC, fast start), a WebP poster and optional frame samples.
+/// Videos to web MP4s (H.264 + AAC, fast start), a WebP poster, a scrub-bar storyboard (WebP sheet
+/// + WebVTT) and optional frame samples.
 /// Works from a file on disk and writes its outputs next to each other in `workDirectory`, so
 /// memory does not grow with the video.
 public enum VideoPipeline {
@@ -58,6 +59,8 @@ public enum VideoPipeline {
         let videoPath = (workDirectory as NSString).appendingPathComponent("video.mp4")
         let posterPath = (workDirectory as NSString).appendingPathComponent("poster.webp")
         let framesPath = (workDirectory as NSString).appendingPathComponent("frames.zip")
+        let sheetPath = (workDirectory as NSString).appendingPathComponent(storyboardSheet)
+        let cuesPath = (workDirectory as NSString).appendingPathComponent("storyboard.vtt")
         do {
             var clock = Stopwatch()
             let input = try SafeInput(path: inputPath, limits: limits.video)
@@ -76,6 +79,20 @@ public enum VideoPipeline {
                 outputs.append(
                     MediaFile(name: "poster.webp", contentType: "image/webp", path: posterPath, bytes: data.count, width: poster.width, height: poster.height))
             }
+            if let storyboard = result.storyboard, !storyboard.thumbnails.isEmpty {
+                let layout = storyboard.layout
+                let sheet = try WebPCodec.encode(storyboard.sheet(), quality: profile.storyboard.quality, method: 4)
+                try write(sheet, to: sheetPath)
+                let cues = Array(layout.vtt(interval: storyboard.interval, duration: storyboard.duration, sheet: storyboardSheet).utf8)
+                try write(cues, to: cuesPath)
+                outputs.append(
+                    MediaFile(
+                        name: storyboardSheet, contentType: "image/webp", path: sheetPath, bytes: sheet.count, width: layout.sheetWidth,
+                        height: layout.sheetHeight))
+                outputs.append(
+                    MediaFile(
+                        name: "storyboard.vtt", contentType: "text/vtt", path: cuesPath, bytes: cues.count, durationSeconds: storyboard.duration))
+            }
             if let every = profile.frameSamples, !result.samples.isEmpty {
                 let bytes = try writeSamples(result.samples, quality: every.quality, to: framesPath)
                 outputs.append(MediaFile(name: "frames.zip", contentType: "application/zip", path: framesPath, bytes: bytes))
@@ -84,10 +101,13 @@ public enum VideoPipeline {
             timings["stills"] = clock.lap()
             return VideoResult(outputs: outputs, info: result.info, timings: timings)
         } catch {
-            for path in [videoPath, posterPath, framesPath] { unlink(path) }
+            for path in [videoPath, posterPath, sheetPath, cuesPath, framesPath] { unlink(path) }
             throw error
         }
     }
+
+    /// The sheet's name, also what the VTT's cues point at (relative: both are uploaded side by side).
+    static let storyboardSheet = "storyboard.webp"
 
     /// `frames.zip`: `frame-0001.webp`, … stored (WebP is compressed already), built in memory (a
     /// few small WebPs; ZIPFoundation's file-backed archive leaks a path per archive) and written

@@ -96,6 +96,8 @@ public struct VideoProfile: Codable, Sendable, Equatable {
     public var poster: Poster
     /// nil: no `frames.zip`.
     public var frameSamples: FrameSamples?
+    /// `storyboard.webp` + `storyboard.vtt` (on by default).
+    public var storyboard: Storyboard
     /// Codec threads per job (decoder and x264); 0 lets each library pick from the core count.
     public var threads: Int
 
@@ -109,17 +111,18 @@ public struct VideoProfile: Codable, Sendable, Equatable {
 
     public init(
         tiers: [Tier] = VideoProfile.standardTiers, maxFrameRate: Double = 60, audio: Audio = .init(), poster: Poster = .init(),
-        frameSamples: FrameSamples? = nil, threads: Int = 0
+        frameSamples: FrameSamples? = nil, storyboard: Storyboard = .init(), threads: Int = 0
     ) {
         self.tiers = tiers
         self.maxFrameRate = maxFrameRate
         self.audio = audio
         self.poster = poster
         self.frameSamples = frameSamples
+        self.storyboard = storyboard
         self.threads = threads
     }
 
-    enum CodingKeys: String, CodingKey { case tiers, maxFrameRate, audio, poster, frameSamples, threads }
+    enum CodingKeys: String, CodingKey { case tiers, maxFrameRate, audio, poster, frameSamples, storyboard, threads }
 
     public init(from decoder: any Decoder) throws {
         let d = VideoProfile()
@@ -129,6 +132,12 @@ public struct VideoProfile: Codable, Sendable, Equatable {
         audio = try c.decodeIfPresent(Audio.self, forKey: .audio) ?? d.audio
         poster = try c.decodeIfPresent(Poster.self, forKey: .poster) ?? d.poster
         frameSamples = try c.decodeIfPresent(FrameSamples.self, forKey: .frameSamples)
+        // Absent: the default (on); an explicit null: off.
+        if c.contains(.storyboard), try c.decodeNil(forKey: .storyboard) {
+            storyboard = .off
+        } else {
+            storyboard = try c.decodeIfPresent(Storyboard.self, forKey: .storyboard) ?? d.storyboard
+        }
         threads = try c.decodeIfPresent(Int.self, forKey: .threads) ?? d.threads
     }
 
