@@ -63,25 +63,22 @@ func buildApplication(
     }
     let keys = APIKeys(keys: configuration.apiKeys)
     let api = router.group().add(middleware: APIKeyMiddleware(keys: keys, disabled: configuration.authDisabled, links: signer, oidc: oidc))
-    // One set of per-tenant limits for every way in (`POST /upload`, direct uploads).
-    let slots = UploadSlots(limit: configuration.maxConcurrentUploads, perKeyLimit: configuration.uploadsPerKey)
-    let rateLimiter = RateLimiter(ratePerSecond: configuration.ratePerSecond, burst: configuration.rateBurst)
+    // One set of per-tenant limits for every way in (`POST /upload`, resumable and direct uploads).
     let quotas = TenantQuotas(blobs: ingest.blobs, container: PipelineNames.statusContainer, limits: configuration.quotas, logger: logger)
-    UploadController(
-        ingest: ingest, configuration: configuration, slots: slots, rateLimiter: rateLimiter, quotas: quotas,
-        metrics: UploaderMetrics(tenants: keys.allTenants.union(configuration.metricsTenants).union([APIKeyMiddleware.anonymous]))
-    ).addRoutes(to: api)
+    let admission = UploadAdmission(
+        rateLimiter: RateLimiter(ratePerSecond: configuration.ratePerSecond, burst: configuration.rateBurst), quotas: quotas,
+        slots: UploadSlots(limit: configuration.maxConcurrentUploads, perKeyLimit: configuration.uploadsPerKey),
+        metrics: UploaderMetrics(tenants: keys.allTenants.union(configuration.metricsTenants).union([APIKeyMiddleware.anonymous])))
+    UploadController(ingest: ingest, configuration: configuration, admission: admission).addRoutes(to: api)
     DirectUploadController(
         uploads: DirectUploads(ingest: ingest, sasExpirySeconds: configuration.directSASExpirySeconds, maxBytes: configuration.maxUploadBytes),
-        slots: slots, rateLimiter: rateLimiter, quotas: quotas,
-        metrics: UploaderMetrics(tenants: keys.allTenants.union(configuration.metricsTenants).union([APIKeyMiddleware.anonymous]))
+        admission: admission
     ).addRoutes(to: api)
     ResumableController(
         uploads: ResumableUploads(
             ingest: ingest, store: ResumableStore(blobs: ingest.blobs, container: PipelineNames.rawContainer), staging: configuration.staging,
             maxBytes: configuration.maxUploadBytes, lifetimeSeconds: configuration.resumableExpirySeconds, quotas: quotas),
-        configuration: configuration, slots: slots, rateLimiter: rateLimiter, quotas: quotas,
-        metrics: UploaderMetrics(tenants: keys.allTenants.union(configuration.metricsTenants).union([APIKeyMiddleware.anonymous]))
+        configuration: configuration, admission: admission
     ).addRoutes(to: api, open: router)
     JobsController(ingest: ingest, links: configuration.links, linksTTLSeconds: configuration.linksTTLSeconds, signer: signer)
         .addRoutes(to: api)

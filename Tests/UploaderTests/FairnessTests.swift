@@ -1,4 +1,6 @@
 import Foundation
+import Logging
+import StorageKit
 import Testing
 
 @testable import Uploader
@@ -85,5 +87,45 @@ struct FairnessTests {
         // Shorter settings, as a test might configure: 10 B/s over 4 s after 2 s.
         let short = MinimumBodyRate(bytesPerSecond: 10, window: .seconds(4), grace: .seconds(2))
         #expect(Self.firstRefusal(short, [(bytes: 100, after: 0)] + Self.repeated(1, every: 1, 10)) == 4)
+    }
+
+    /// An admission with quotas off (nothing is read from storage) over `slots`.
+    static func admission(slots: UploadSlots, ratePerSecond: Double = 1000, burst: Int = 1000) -> UploadAdmission {
+        let account = StorageAccount(
+            name: "devstoreaccount1", blobEndpoint: URL(string: "http://127.0.0.1:9/devstoreaccount1")!,
+            queueEndpoint: URL(string: "http://127.0.0.1:9/devstoreaccount1")!, credential: .sharedAccessSignature("sv=x"))
+        let quotas = TenantQuotas(blobs: BlobClient(account: account), container: "jobstatus", limits: .init(), logger: Logger(label: "test"))
+        return UploadAdmission(
+            rateLimiter: RateLimiter(ratePerSecond: ratePerSecond, burst: burst), quotas: quotas, slots: slots, metrics: UploaderMetrics())
+    }
+
+    @Test("every way in shares one admission: the slot is held while the body runs and given back when it throws; refusals are 429 and 503")
+    func admission() async throws {
+        let slots = UploadSlots(limit: 2, perKeyLimit: 1)
+        let admission = Self.admission(slots: slots)
+        struct Boom: Error {}
+        await #expect(throws: Boom.self) { try await admission.withSlot(tenant: "a") { throw Boom() } }
+        #expect(slots.inUse == 0)
+        try await admission.withSlot(tenant: "a") {
+            #expect(slots.inUse(key: "a") == 1)
+            let own = await #expect(throws: UploaderError.self) { try await admission.withSlot(tenant: "a") {} }
+            #expect(own?.code == .tooManyUploadsForKey && own?.retryAfter == 2)
+            try await admission.withSlot(tenant: "b") {
+                let full = await #expect(throws: UploaderError.self) { try await admission.withSlot(tenant: "c") {} }
+                #expect(full?.code == .busy)
+            }
+        }
+        #expect(slots.inUse == 0)
+        let when = try await admission.admit(tenant: "a", logger: Logger(label: "test"), now: Date(timeIntervalSince1970: 42))
+        #expect(when == Date(timeIntervalSince1970: 42))
+    }
+
+    @Test("the rate limit refuses with 429 and when to retry")
+    func admissionRate() throws {
+        let admission = Self.admission(slots: UploadSlots(limit: 2, perKeyLimit: 1), ratePerSecond: 0.5, burst: 1)
+        try admission.checkRate(tenant: "a")
+        let refused = #expect(throws: UploaderError.self) { try admission.checkRate(tenant: "a") }
+        #expect(refused?.code == .rateLimited && (refused?.retryAfter ?? 0) >= 1)
+        try admission.checkRate(tenant: "b")  // another tenant's budget
     }
 }

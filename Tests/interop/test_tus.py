@@ -7,8 +7,10 @@ import hashlib
 import http.client
 import json
 import os
+import re
 import socket
 import time
+import urllib.request
 
 import pytest
 from tusclient import client as tus_client
@@ -57,6 +59,16 @@ def create(uploader, length, key=API_KEY, **headers):
 def patch(uploader, location, offset, data, key=API_KEY, **headers):
     return request(uploader, "PATCH", location, body=data, key=key,
                    headers={"Upload-Offset": str(offset), "Content-Type": "application/offset+octet-stream", **headers})
+
+
+def by_outcome(uploader, metric):
+    """A counter of the uploader's /metrics summed by its `outcome` label."""
+    text = urllib.request.urlopen(f"http://127.0.0.1:{uploader.port}/metrics", timeout=10).read().decode()
+    totals = {}
+    for m in re.finditer(r'^' + metric + r'\{([^}]*)\} ([0-9.e+]+)$', text, re.M):
+        outcome = re.search(r'outcome="([^"]*)"', m.group(1)).group(1)
+        totals[outcome] = totals.get(outcome, 0) + float(m.group(2))
+    return totals
 
 
 def status_documents(stack, key=API_KEY):
@@ -148,6 +160,8 @@ def test_keys_tenants_and_the_size_limit(make_stack):
 
 def test_concurrent_appends_do_not_corrupt_and_the_loser_gets_409(stack, tmp_path):
     data = open(noisy_clip(str(tmp_path / "c.mp4"), seconds=1), "rb").read()[: 3 << 20]
+    uploads_before = by_outcome(stack.uploader, "uploader_uploads_total")
+    appends_before = by_outcome(stack.uploader, "uploader_resumable_appends_total")
     location = create(stack.uploader, len(data))
     half = len(data) // 2
 
@@ -179,6 +193,13 @@ def test_concurrent_appends_do_not_corrupt_and_the_loser_gets_409(stack, tmp_pat
     assert status == 204 and headers["upload-offset"] == str(len(data))
     blob = stack.blobs.get_blob_client("rawfiles", stack.status(headers["x-job-id"])["input"]["blob"])
     assert blob.download_blob().readall() == data
+    # The upload came in two pieces but counts as one accepted upload; every piece that sent bytes
+    # or was refused counts as an append, and a refused one also as a refused upload request.
+    uploads = {k: v - uploads_before.get(k, 0) for k, v in by_outcome(stack.uploader, "uploader_uploads_total").items()}
+    appends = {k: v - appends_before.get(k, 0) for k, v in by_outcome(stack.uploader, "uploader_resumable_appends_total").items()}
+    assert uploads.get("accepted") == 1 and appends.get("accepted") == 1 and appends.get("appended") == 1, (uploads, appends)
+    refused = {k: v for k, v in appends.items() if k not in ("accepted", "appended") and v}
+    assert refused and all(uploads.get(k) == v for k, v in refused.items()), (uploads, appends)
 
 
 def test_checksums_creation_with_upload_termination_and_refusals(make_stack, tmp_path):

@@ -17,7 +17,8 @@ enum DirectChildren {
         var prepared: OneShot.Prepared
         var request: ChildRequest
         var timeout: Duration
-        var deadline: ContinuousClock.Instant
+        /// Set by `start`, for each attempt.
+        var deadline = ContinuousClock.Instant.now
         var attempt = 1
         var timedOut = false
     }
@@ -62,7 +63,7 @@ enum DirectChildren {
                     let request = ForkServerClient.request(
                         id: nextID, input: prepared.path, type: prepared.type.mime, directory: prepared.directory, profile: profile)
                     let timeout = prepared.type.kind == .image ? runner.imageTimeout : runner.timeout
-                    start(Child(prepared: prepared, request: request, timeout: timeout, deadline: .now + timeout))
+                    start(Child(prepared: prepared, request: request, timeout: timeout))
                 }
             }
             guard let nearest = running.values.map(\.deadline).min() else { break }

@@ -19,12 +19,11 @@ import StorageKit
 /// (it may read the whole blob for its MD5).
 struct DirectUploadController: Sendable {
     let uploads: DirectUploads
-    let slots: UploadSlots
-    let rateLimiter: RateLimiter
-    let quotas: TenantQuotas
+    let admission: UploadAdmission
+    var quotas: TenantQuotas { admission.quotas }
     /// A completion that decided an upload counts as one upload (`uploader_uploads_total`, outcome
     /// `accepted` or `UploadRejected`) with its bytes; the time is the completion's, not the transfer's.
-    let metrics: UploaderMetrics
+    var metrics: UploaderMetrics { admission.metrics }
 
     func addRoutes(to group: RouterGroup<UploaderRequestContext>) {
         group.post("uploads", use: create)
@@ -75,17 +74,7 @@ struct DirectUploadController: Sendable {
                 throw UploaderError(.payloadTooLarge, "the upload is larger than the limit of \(uploads.maxBytes) bytes")
             }
         }
-        if let retryAfter = rateLimiter.acquire(tenant) {
-            throw UploaderError(.rateLimited, "too many uploads for this tenant; retry in \(retryAfter) s", retryAfter: retryAfter)
-        }
-        let now = Date()
-        do {
-            try await quotas.admit(tenant: tenant, now: now)
-        } catch let exceeded as TenantQuotas.Exceeded {
-            throw UploaderError(.quotaExceeded, exceeded.message, retryAfter: exceeded.retryAfter)
-        } catch let error as StorageError {
-            throw Self.storageUnavailable(error, context: context)
-        }
+        let now = try await admission.admit(tenant: tenant, logger: context.logger)
         let grant: DirectUploads.Grant
         do {
             grant = try await uploads.grant(
@@ -119,28 +108,23 @@ struct DirectUploadController: Sendable {
         if let md5 = body.md5, !DirectUploadCheck.isMD5(md5) {
             throw UploaderError(.badRequest, "md5 must be the base64 of the file's 16-byte MD5 digest (24 characters)")
         }
-        switch slots.tryEnter(key: tenant) {
-        case .admitted: break
-        case .keyAtLimit:
-            throw UploaderError(.tooManyUploadsForKey, "this tenant already has \(slots.perKeyLimit) uploads in progress; retry when one ends", retryAfter: 2)
-        case .full:
-            throw UploaderError(.busy, "the uploader is at its limit of \(slots.limit) concurrent uploads", retryAfter: 2)
-        }
-        defer { slots.leave(key: tenant) }
-        let completion: DirectUploads.Completion
-        do {
-            completion = try await uploads.complete(tenant: tenant, jobId: jobId, claimedMD5: body.md5, logger: context.logger)
-        } catch let error as StorageError {
-            throw Self.storageUnavailable(error, context: context)
-        }
-        let upload = completion.upload
-        if completion.decidedNow {
-            let queued = upload.state == .queued
-            await quotas.settle(tenant: tenant, files: queued ? 1 : 0, bytes: queued ? upload.bytes ?? 0 : 0, admittedAt: upload.createdAt)
-            let elapsed = ContinuousClock.now - started
-            metrics.record(
-                outcome: queued ? "accepted" : UploaderError.Code.uploadRejected.rawValue, tenant: tenant, bytes: queued ? upload.bytes ?? 0 : 0,
-                seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+        let upload = try await admission.withSlot(tenant: tenant) {
+            let completion: DirectUploads.Completion
+            do {
+                completion = try await uploads.complete(tenant: tenant, jobId: jobId, claimedMD5: body.md5, logger: context.logger)
+            } catch let error as StorageError {
+                throw Self.storageUnavailable(error, context: context)
+            }
+            let upload = completion.upload
+            if completion.decidedNow {
+                let queued = upload.state == .queued
+                await quotas.settle(tenant: tenant, files: queued ? 1 : 0, bytes: queued ? upload.bytes ?? 0 : 0, admittedAt: upload.createdAt)
+                let elapsed = ContinuousClock.now - started
+                metrics.record(
+                    outcome: queued ? "accepted" : UploaderError.Code.uploadRejected.rawValue, tenant: tenant, bytes: queued ? upload.bytes ?? 0 : 0,
+                    seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+            }
+            return upload
         }
         if upload.state == .failed {
             let failure = upload.failure ?? JobStatus.Failure(code: "unknown", reason: "the upload was refused")

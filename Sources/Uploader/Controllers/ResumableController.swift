@@ -15,10 +15,9 @@ import StorageKit
 struct ResumableController: Sendable {
     let uploads: ResumableUploads
     let configuration: UploaderConfiguration
-    let slots: UploadSlots
-    let rateLimiter: RateLimiter
-    let quotas: TenantQuotas
-    let metrics: UploaderMetrics
+    let admission: UploadAdmission
+    var quotas: TenantQuotas { admission.quotas }
+    var metrics: UploaderMetrics { admission.metrics }
 
     typealias H = ResumableHeaders
 
@@ -185,18 +184,7 @@ struct ResumableController: Sendable {
         if let length, length > configuration.maxUploadBytes {
             throw UploaderError(.payloadTooLarge, "the upload is larger than the limit of \(configuration.maxUploadBytes) bytes")
         }
-        if let retryAfter = rateLimiter.acquire(tenant) {
-            throw UploaderError(.rateLimited, "too many uploads for this tenant; retry in \(retryAfter) s", retryAfter: retryAfter)
-        }
-        let now = Date()
-        do {
-            try await quotas.admit(tenant: tenant, now: now)
-        } catch let exceeded as TenantQuotas.Exceeded {
-            throw UploaderError(.quotaExceeded, exceeded.message, retryAfter: exceeded.retryAfter)
-        } catch let error as StorageError {
-            context.logger.error("cannot read the tenant's quota usage", metadata: ["error": "\(error)"])
-            throw UploaderError(.storageUnavailable, "storage is unavailable; try again", retryAfter: 5)
-        }
+        let now = try await admission.admit(tenant: tenant, logger: context.logger)
         do {
             let created = try await uploads.create(
                 tenant: tenant, length: length, originalName: originalName, traceId: UploadController.traceId(request.headers), now: now)
@@ -213,19 +201,15 @@ struct ResumableController: Sendable {
         _ version: ResumableStore.Versioned, _ append: ResumableUploads.Append, request: Request, context: UploaderRequestContext,
         tenant: String, beforeBody: () -> Void = {}
     ) async throws -> ResumableStore.Versioned {
-        switch slots.tryEnter(key: tenant) {
-        case .admitted: break
-        case .keyAtLimit:
-            throw UploaderError(
-                .tooManyUploadsForKey, "this tenant already has \(slots.perKeyLimit) uploads in progress; retry when one ends", retryAfter: 2)
-        case .full:
-            throw UploaderError(.busy, "the uploader is at its limit of \(slots.limit) concurrent uploads", retryAfter: 2)
+        try await admission.withSlot(tenant: tenant) {
+            try await appendHoldingSlot(version, append, request: request, context: context, tenant: tenant, beforeBody: beforeBody)
         }
-        metrics.setInFlight(slots.inUse)
-        defer {
-            slots.leave(key: tenant)
-            metrics.setInFlight(slots.inUse)
-        }
+    }
+
+    private func appendHoldingSlot(
+        _ version: ResumableStore.Versioned, _ append: ResumableUploads.Append, request: Request, context: UploaderRequestContext,
+        tenant: String, beforeBody: () -> Void
+    ) async throws -> ResumableStore.Versioned {
         // A body declared too large is refused before anything tells the client to send it (an
         // append at the wrong offset is 409 in `ResumableUploads.append`).
         if let declared = request.headers[.contentLength].flatMap(Int.init), version.upload.phase == .receiving,
@@ -237,15 +221,9 @@ struct ResumableController: Sendable {
         }
         beforeBody()
         context.continueUpload()
-        let started = ContinuousClock.now
-        var outcome = "appended"
+        var outcome = UploaderMetrics.appended
         var bytes = 0
-        defer {
-            let elapsed = ContinuousClock.now - started
-            metrics.record(
-                outcome: outcome, tenant: tenant, bytes: bytes,
-                seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
-        }
+        defer { metrics.recordAppend(outcome: outcome, tenant: tenant, bytes: bytes) }
         do {
             let appended = try await uploads.append(
                 version, append, body: request.body, contentLength: request.headers[.contentLength].flatMap(Int.init),
@@ -256,6 +234,9 @@ struct ResumableController: Sendable {
         } catch let error as UploaderError {
             outcome = error.code.rawValue
             context.logger.info("append refused", metadata: ["code": "\(error.code.rawValue)", "reason": "\(error.message)"])
+            throw error
+        } catch {
+            outcome = "failed"
             throw error
         }
     }

@@ -14,10 +14,9 @@ import StorageKit
 struct UploadController: Sendable {
     let ingest: Ingest
     let configuration: UploaderConfiguration
-    let slots: UploadSlots
-    let rateLimiter: RateLimiter
-    let quotas: TenantQuotas
-    let metrics: UploaderMetrics
+    let admission: UploadAdmission
+    var quotas: TenantQuotas { admission.quotas }
+    var metrics: UploaderMetrics { admission.metrics }
 
     static let fileNameHeader = HTTPField.Name("X-File-Name")!
 
@@ -70,49 +69,27 @@ struct UploadController: Sendable {
         }
         // Limits are the tenant's: its keys (and tokens) share them.
         guard let tenant = context.tenant else { throw UploaderError(.unauthorized, "a valid API key is required (X-API-Key or Authorization: Bearer)") }
-        let key = tenant
-        if let retryAfter = rateLimiter.acquire(key) {
-            throw UploaderError(.rateLimited, "too many uploads for this tenant; retry in \(retryAfter) s", retryAfter: retryAfter)
-        }
-        switch slots.tryEnter(key: key) {
-        case .admitted: break
-        case .keyAtLimit:
-            throw UploaderError(
-                .tooManyUploadsForKey, "this tenant already has \(slots.perKeyLimit) uploads in progress; retry when one ends", retryAfter: 2)
-        case .full:
-            throw UploaderError(.busy, "the uploader is at its limit of \(slots.limit) concurrent uploads", retryAfter: 2)
-        }
-        metrics.setInFlight(slots.inUse)
-        defer {
-            slots.leave(key: key)
-            metrics.setInFlight(slots.inUse)
-        }
-        let admittedAt = Date()
-        do {
-            try await quotas.admit(tenant: tenant, now: admittedAt)
-        } catch let exceeded as TenantQuotas.Exceeded {
-            throw UploaderError(.quotaExceeded, exceeded.message, retryAfter: exceeded.retryAfter)
-        } catch let error as StorageError {
-            context.logger.error("cannot read the tenant's quota usage", metadata: ["error": "\(error)"])
-            throw UploaderError(.storageUnavailable, "storage is unavailable; nothing was queued, try again", retryAfter: 5)
-        }
-        // Every check that can refuse the request before its body has passed: only now is a client
-        // that sent `Expect: 100-continue` told to send the body.
-        context.continueUpload()
-        do {
-            let (response, jobs) = try await receive(request: request, context: context, declared: declared, tenant: tenant)
-            let bytes = jobs.reduce(0) { $0 + $1.input.bytes }
-            await quotas.settle(tenant: tenant, files: jobs.count, bytes: bytes, admittedAt: admittedAt)
-            return (response, bytes)
-        } catch {
-            await quotas.settle(tenant: tenant, files: 0, bytes: 0, admittedAt: admittedAt)
-            throw error
+        try admission.checkRate(tenant: tenant)
+        return try await admission.withSlot(tenant: tenant) {
+            let admittedAt = Date()
+            try await admission.admitQuota(tenant: tenant, now: admittedAt, logger: context.logger)
+            // Every check that can refuse the request before its body has passed: only now is a client
+            // that sent `Expect: 100-continue` told to send the body.
+            context.continueUpload()
+            do {
+                let (response, jobs) = try await receive(request: request, context: context, declared: declared, tenant: tenant)
+                let bytes = jobs.reduce(0) { $0 + $1.input.bytes }
+                await quotas.settle(tenant: tenant, files: jobs.count, bytes: bytes, admittedAt: admittedAt)
+                return (response, bytes)
+            } catch {
+                await quotas.settle(tenant: tenant, files: 0, bytes: 0, admittedAt: admittedAt)
+                throw error
+            }
         }
     }
 
     /// Reads the body into blobs and publishes its jobs.
     private func receive(request: Request, context: UploaderRequestContext, declared: Int?, tenant: String) async throws -> (Response, [MediaJob]) {
-
         let traceId = Self.traceId(request.headers)
         var logger = context.logger
         logger[metadataKey: "trace.id"] = "\(traceId)"
