@@ -13,11 +13,14 @@
 #   BIN=.build/release bash bench/images.sh
 #   LIMIT=3 ROUNDS=2 bash bench/images.sh
 #   PHOTOS='/path/to/*.jpg' bash bench/images.sh
+#   COMPARE_ISOLATION=1 bash bench/images.sh   (also `processor process --isolation none`, interleaved
+#     in the same rounds, and a table of what crash isolation costs per photo, paired by round)
 #   PROCESSOR_CMD='… {in} … {out} …' bash bench/images.sh   (a stand-in for the processor: {in} is the
 #     photo, {out} the directory that must receive {out}/<photo stem>/image.webp)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib.sh
+export LC_ALL=C  # $EPOCHREALTIME with a `.`
 BIN=${BIN:-.build/release}
 PHOTOS=${PHOTOS:-/usr/share/backgrounds/mate/nature/*.jpg}
 LIMIT=${LIMIT:-0}
@@ -26,6 +29,10 @@ TP_ROUNDS=${TP_ROUNDS:-3}
 PROFILE=${PROFILE:-bench/profiles/fit2048.json}
 PY=${PY:-.venv/bin/python}
 PROCESSOR_CMD=${PROCESSOR_CMD:-}
+# The tools timed in each round: with COMPARE_ISOLATION=1 the processor runs both ways
+# (`unisolated`: --isolation none, decoding in its own process).
+tools=(processor vips pillow)
+[[ ${COMPARE_ISOLATION:-0} == 1 && -z $PROCESSOR_CMD ]] && tools=(processor unisolated vips pillow)
 work=$(mktemp -d /tmp/bench-images.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 shopt -u patsub_replacement 2>/dev/null || true  # a literal `&` in a path stays literal below
@@ -50,6 +57,7 @@ tool_cmd() {
   stem=$(basename "${in%.*}")
   case $tool in
     processor) processor_cmd "$in" "$dir" ;;
+    unisolated) ISOLATION=none processor_cmd "$in" "$dir" ;;
     # `>`: only ever shrink. vipsthumbnail rotates by EXIF orientation unless --no-rotate. The output
     # path must be absolute (a relative one is taken relative to the photo's directory).
     vips) cmd=(vipsthumbnail "$in" --size '2048x2048>' -o "$dir/$stem/image.webp[Q=85,effort=4,strip]") ;;
@@ -60,7 +68,7 @@ tool_cmd() {
 run_tool() {
   local cmd
   tool_cmd "$@"
-  if [[ $1 == processor ]]; then mkdir -p "$3"; else mkdir -p "$3/$(basename "${2%.*}")"; fi
+  if [[ $1 == processor || $1 == unisolated ]]; then mkdir -p "$3"; else mkdir -p "$3/$(basename "${2%.*}")"; fi
   exec "${cmd[@]}"
 }
 export -f tool_cmd run_tool processor_cmd
@@ -68,7 +76,7 @@ export BIN PROFILE PY PROCESSOR_CMD ISOLATION
 
 out=$work/out  # out/<tool>/<stem>/image.webp
 echo "warming up each tool once…" >&2
-for tool in processor vips pillow; do
+for tool in "${tools[@]}"; do
   ( run_tool "$tool" "${photos[0]}" "$work/warm/$tool" ) >/dev/null
 done
 
@@ -77,19 +85,23 @@ for photo in "${photos[@]}"; do
   stem=$(basename "${photo%.*}")
   declare -A took=()
   for round in $(seq 1 "$ROUNDS"); do
-    for tool in processor vips pillow; do
+    for tool in "${tools[@]}"; do
       rm -rf "${out:?}/$tool/$stem"
-      if [[ $tool == processor ]]; then mkdir -p "$out/$tool"; else mkdir -p "$out/$tool/$stem"; fi
+      if [[ $tool == processor || $tool == unisolated ]]; then mkdir -p "$out/$tool"; else mkdir -p "$out/$tool/$stem"; fi
       tool_cmd "$tool" "$photo" "$out/$tool"
+      t0=$EPOCHREALTIME
       /usr/bin/time -f "%e %M" -o "$work/time" "${cmd[@]}" >"$work/tool.log" 2>&1 || \
         { echo "$tool failed on $photo:" >&2; cat "$work/tool.log" >&2; exit 1; }
+      t1=$EPOCHREALTIME
       [[ -s $out/$tool/$stem/image.webp ]] || { echo "$tool wrote no $out/$tool/$stem/image.webp" >&2; exit 1; }
-      read -r secs rss <"$work/time"
+      read -r _ rss <"$work/time"
+      us=$((${t1/./} - ${t0/./}))  # wall with µs resolution (time's %e has 10 ms: 5 % of a small photo)
+      secs=$(printf '%d.%06d' $((us / 1000000)) $((us % 1000000)))
       printf '%s\t%s\t%s\t%s\n' "$photo" "$tool" "$secs" "$rss" >>"$work/runs.tsv"
-      took[$tool]+=" $secs"
+      took[$tool]+=" ${secs%???}"
     done
   done
-  echo "$stem: processor${took[processor]}, vips${took[vips]}, Pillow${took[pillow]} s" >&2
+  echo "$stem: processor${took[processor]},${took[unisolated]:+ unisolated${took[unisolated]},} vips${took[vips]}, Pillow${took[pillow]} s" >&2
   unset took
 done
 

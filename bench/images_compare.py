@@ -106,6 +106,29 @@ def expected_size(w, h):
 
 # ---- report -------------------------------------------------------------------------------------
 
+ISOLATION_SLACK = 0.05  # COMPARE_ISOLATION=1: the ratio to vips may get worse by at most 5 %
+
+
+def isolation_table(photos, secs, median):
+    """What crash isolation costs (COMPARE_ISOLATION=1): per photo, the time with the file decoded in
+    a child (`--isolation process`, as the daemon runs) and in the processor's own process (`none`),
+    from the same interleaved rounds. A round's cost is 1 − in-process s / isolated s (both met the
+    same vips run, so the ratio to vips changes by just that); the table gives its median over the
+    rounds, and the goal is judged on the median ratio to vips over all photos, as the time goal is."""
+    print("\n| crash isolation | ours isolated s | ours in-process s | vips s | cost, paired by round |")
+    print("|---|---:|---:|---:|---:|")
+    for photo in photos:
+        iso, none, vips = (secs[(photo, t)] for t in ("processor", "unisolated", "vips"))
+        cost = median(1 - n / i for i, n in zip(iso, none))
+        print(f"| {Path(photo).stem} | {median(iso):.3f} | {median(none):.3f} | {median(vips):.3f} | {cost:+.1%} |")
+    r_iso = median(median(secs[(p, "processor")]) / median(secs[(p, "vips")]) for p in photos)
+    r_none = median(median(secs[(p, "unisolated")]) / median(secs[(p, "vips")]) for p in photos)
+    worse = r_iso / r_none - 1
+    return [(worse <= ISOLATION_SLACK,
+             f"isolation: median ratio processor/vips {r_iso:.3f} isolated, {r_none:.3f} in process, {worse:+.1%} "
+             f"(goal ≤ +{ISOLATION_SLACK:.0%})")]
+
+
 def report(runs_tsv, outdir, throughput_tsv):
     import statistics
     median = statistics.median
@@ -194,6 +217,11 @@ def report(runs_tsv, outdir, throughput_tsv):
         print(f"(vipsthumbnail left {sum(r['meta_v'] for r in rows):,} bytes of metadata in its WebPs despite "
               "`strip`, libvips#3340; they are not counted in its bytes)")
 
+    if (photos[0], "unisolated") in secs:
+        goals_iso = isolation_table(photos, secs, median)
+    else:
+        goals_iso = []
+
     ssim_bad = [r["photo"] for r in rows if not r["ssim_ok"]]
     bytes_bad = [r["photo"] for r in rows if not r["bytes_ok"]]
     goals = [
@@ -205,6 +233,7 @@ def report(runs_tsv, outdir, throughput_tsv):
                        "photos" + (f" (not: {', '.join(ssim_bad)})" if ssim_bad else "")),
         (not bytes_bad, f"size: bytes processor ≤ {BYTES_SLACK} × vips on {len(rows) - len(bytes_bad)}/{len(rows)} "
                         "photos" + (f" (not: {', '.join(bytes_bad)})" if bytes_bad else "")),
+        *goals_iso,
         (not checks, "outputs: every WebP fits 2048×2048 at the expected size, the processor's without metadata"
                      + "".join(f"\n    {c}" for c in checks)),
     ]
