@@ -64,7 +64,7 @@ TABLE_STEP = float(os.environ.get("SCALING_TABLE_STEP", "10"))
 UPLOAD_THREADS = 8
 GRACE = 60                      # PROCESSOR_SHUTDOWN_GRACE_SECONDS for the replicas (the manifest's 3600 is for real videos)
 STOP_TIMEOUT = GRACE + 15       # terminationGracePeriodSeconds: grace + margin
-EXPECTED_OUTPUTS = {"photo": {"image.webp", "thumb.webp"}, "clip": {"video.mp4", "poster.webp"}}
+EXPECTED_OUTPUTS = {"photo": {"image.webp", "thumb.webp"}, "clip": {"video.mp4", "poster.webp", "storyboard.webp", "storyboard.vtt"}}
 
 
 # This run takes minutes; another pytest session of Tests/images on the same machine removes every

@@ -6,10 +6,11 @@ external references (D4: a canary HTTP listener that must see no connection and 
 strace must never see touched) and resource limits (D5), end to end with curl at the uploader, the
 lease on a long transcode and SIGTERM mid-transcode.
 
-Outputs are checked with ffprobe, with ffmpeg (decoded pixels), with Pillow (the poster) and by
-parsing the MP4's top-level boxes. Generated clips are tiny (≤ 2 s, 320×240) so that the suite stays
+Outputs are checked with ffprobe, with ffmpeg (decoded pixels), with Pillow (the poster and the
+storyboard sheet), by parsing the storyboard's WebVTT and by parsing the MP4's top-level boxes. Generated clips are tiny (≤ 2 s, 320×240) so that the suite stays
 fast on 2 cores; the real clips go through the built-in profile."""
 import json
+import math
 import os
 import random
 import re
@@ -38,6 +39,9 @@ TIERS = [
     {"maxInputBytes": None, "maxWidth": 1280, "maxHeight": 720},
 ]
 MAX_FRAME_RATE = 60
+# The built-in profile's storyboard (issue 17 item 4): one thumbnail per 2 s, at most 100, 160 px box.
+STORYBOARD = {"everySeconds": 2, "maxCount": 100, "thumbnailSize": 160, "columns": 10}
+VIDEO_OUTPUTS = ["poster.webp", "storyboard.vtt", "storyboard.webp", "video.mp4"]  # sorted, as blob listings are
 DURATION_TOLERANCE = 0.1  # seconds, the issue's acceptance
 RSS_BUDGET_MIB = 512  # reliability.md: the worker's memory budget ("e.g. 512 MiB")
 FAST_FAILURE_SECONDS = 20  # a limit being enforced, not a benchmark
@@ -248,6 +252,29 @@ class Media:
             "-f", "lavfi", "-i", "color=c=0x1E1EDC:s=320x240:r=25:d=1", "-filter_complex", "[0][1][2]concat=n=3:v=1:a=0",
             "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", path))
 
+    def storyboard_colours(self):
+        """8 s, 2 s each of red, green, blue, yellow (25 fps, AAC): the storyboard's 4 cues start on
+        each colour's first frame."""
+        def make(path):
+            inputs = []
+            for name in ("red", "green", "blue", "yellow"):
+                r, g, b = PALETTE[name]
+                inputs += ["-f", "lavfi", "-i", f"color=c=0x{r:02X}{g:02X}{b:02X}:s=320x240:r=25:d=2"]
+            ffmpeg(*inputs, "-f", "lavfi", "-i", "sine=f=440:d=8", "-filter_complex", "[0][1][2][3]concat=n=4:v=1:a=0[v]",
+                   "-map", "[v]", "-map", "4:a", "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p",
+                   "-c:a", "aac", path)
+        return self._once("storyboard-colours.mp4", make)
+
+    def without_duration(self):
+        """12 s of testsrc2 in Matroska written to a pipe: the muxer cannot seek back to write the
+        duration, so the container does not say how long it is."""
+        def make(path):
+            with open(path, "wb") as out:
+                subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-f", "lavfi", "-i", "testsrc2=s=320x240:r=25:d=12",
+                                "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-f", "matroska", "pipe:1"],
+                               stdout=out, check=True, timeout=120)
+        return self._once("no-duration.mkv", make)
+
     def faststart(self, source):
         """A real clip remuxed with its `moov` first (a truncated copy keeps a decodable head)."""
         name = "faststart-" + os.path.basename(source)
@@ -311,7 +338,7 @@ def assert_fails(tmp_path, path, codes, rss_budget=RSS_BUDGET_MIB, seconds=FAST_
     assert code in codes, (os.path.basename(str(path)), code, reason)
     assert reason.strip(), path
     stem = os.path.splitext(os.path.basename(str(path)))[0]
-    assert not (result.out / stem / "video.mp4").exists() and not (result.out / stem / "poster.webp").exists()
+    assert not any((result.out / stem / name).exists() for name in VIDEO_OUTPUTS), sorted(p.name for p in (result.out / stem).glob("*"))
     assert result.rss < rss_budget, (os.path.basename(str(path)), f"peak RSS {result.rss:.0f} MiB")
     assert result.seconds < seconds, (os.path.basename(str(path)), f"{result.seconds:.1f} s")
     return code, reason, result
@@ -385,16 +412,84 @@ def check_poster(path, video):
     return poster.convert("RGB")
 
 
+Cue = namedtuple("Cue", "start end file x y w h")
+CUE_TIMING = re.compile(r"^(\d{2,}):([0-5]\d):([0-5]\d)\.(\d{3}) --> (\d{2,}):([0-5]\d):([0-5]\d)\.(\d{3})$")
+
+
+def vtt_cues(text):
+    """A strict reading of a storyboard WebVTT: the header, then blocks of a timing line
+    (HH:MM:SS.mmm --> HH:MM:SS.mmm) and one `file#xywh=x,y,w,h` line. Times in milliseconds."""
+    assert text.startswith("WEBVTT\n\n") and text.endswith("\n"), text[:80]
+    cues = []
+    for block in text[len("WEBVTT\n\n"):].rstrip("\n").split("\n\n"):
+        timing, payload = block.split("\n")
+        match = CUE_TIMING.match(timing)
+        assert match, timing
+        h1, m1, s1, ms1, h2, m2, s2, ms2 = map(int, match.groups())
+        name, fragment = payload.split("#xywh=")
+        x, y, w, h = map(int, fragment.split(","))
+        cues.append(Cue(((h1 * 60 + m1) * 60 + s1) * 1000 + ms1, ((h2 * 60 + m2) * 60 + s2) * 1000 + ms2, name, x, y, w, h))
+    return cues
+
+
+def storyboard_count(duration, every=STORYBOARD["everySeconds"], cap=STORYBOARD["maxCount"]):
+    """Thumbnails for a source whose container says `duration` s: one per `every` s, 1…cap."""
+    return max(1, min(cap, math.ceil(duration / every - 1e-6)))
+
+
+def check_storyboard(directory, video, count=None, thumbnail_size=STORYBOARD["thumbnailSize"]):
+    """storyboard.webp and storyboard.vtt against the output video (its ffprobe): the cues run from 0
+    to the MP4's duration with no gap or overlap, evenly spaced, each pointing at its own region of
+    the sheet, every region inside the sheet (Pillow's and ffprobe's size), tiles at the video's
+    display aspect inside the thumbnail box. Returns the sheet (RGB) and the cues."""
+    sheet = Image.open(directory / "storyboard.webp")
+    assert sheet.format == "WEBP", sheet.format
+    sheet.load()
+    probed = streams(probe(directory / "storyboard.webp"), "video")[0]
+    assert (probed["width"], probed["height"]) == sheet.size, (probed["width"], probed["height"], sheet.size)
+    width, height = sheet.size
+    cues = vtt_cues((directory / "storyboard.vtt").read_text())
+    assert cues, "no cues"
+    if count is not None:
+        assert len(cues) == count, (len(cues), count)
+    duration_ms = float(video["format"]["duration"]) * 1000
+    assert cues[0].start == 0, cues[0]
+    assert abs(cues[-1].end - duration_ms) <= 2, (cues[-1], duration_ms)  # ms rounding, ffprobe's µs
+    for previous, cue in zip(cues, cues[1:]):
+        assert cue.start == previous.end, ("gap or overlap", previous, cue)
+    for cue in cues:
+        assert cue.end > cue.start, cue
+        assert cue.file == "storyboard.webp", cue  # relative: the two are stored side by side
+        assert 0 <= cue.x and 0 <= cue.y and cue.w > 0 and cue.h > 0, cue
+        assert cue.x + cue.w <= width and cue.y + cue.h <= height, (cue, sheet.size)
+    if len(cues) > 1:
+        lengths = [cue.end - cue.start for cue in cues[:-1]]
+        assert max(lengths) - min(lengths) <= 1, lengths  # evenly spaced (whole milliseconds)
+    assert len({(cue.x, cue.y) for cue in cues}) == len(cues), "two cues share a region"
+    assert len({(cue.w, cue.h) for cue in cues}) == 1, "tiles of different sizes"
+    tile_w, tile_h = cues[0].w, cues[0].h
+    columns = min(len(cues), STORYBOARD["columns"])
+    assert (width, height) == (columns * tile_w, math.ceil(len(cues) / columns) * tile_h), (sheet.size, tile_w, tile_h)
+    stream = streams(video, "video")[0]
+    sar = stream.get("sample_aspect_ratio", "1:1")
+    num, den = map(int, sar.split(":")) if re.match(r"^[1-9]\d*:[1-9]\d*$", sar) else (1, 1)
+    display_w, display_h = stream["width"] * num / den, stream["height"]
+    assert max(tile_w, tile_h) == min(thumbnail_size, round(max(display_w, display_h))), ((tile_w, tile_h), (display_w, display_h))
+    assert abs(tile_w / tile_h - display_w / display_h) <= 1.5 / min(tile_w, tile_h) * display_w / display_h, \
+        ((tile_w, tile_h), (display_w, display_h))
+    return sheet.convert("RGB"), cues
+
+
 def check_transcode(result, source, tiers=TIERS, rotation=0):
-    """An input that must succeed: the JSON line, video.mp4 and poster.webp."""
+    """An input that must succeed: the JSON line, video.mp4, poster.webp and the storyboard."""
     stem = os.path.splitext(os.path.basename(str(source)))[0]
     directory = result.out / stem
     video = check_mp4(directory / "video.mp4", source, tiers)
     poster = check_poster(directory / "poster.webp", video)
+    check_storyboard(directory, video, count=storyboard_count(float(probe(source)["format"]["duration"])))
     line = next((l for l in result.lines if os.path.basename(str(l.get("input"))) == os.path.basename(str(source))), None)
     assert line is not None, result.stdout
-    assert line["outputs"] == {"video.mp4": os.path.getsize(directory / "video.mp4"),
-                               "poster.webp": os.path.getsize(directory / "poster.webp")}, line["outputs"]
+    assert line["outputs"] == {name: os.path.getsize(directory / name) for name in VIDEO_OUTPUTS}, line["outputs"]
     video_stream = streams(video, "video")[0]
     assert (line["width"], line["height"]) == (video_stream["width"], video_stream["height"]), line
     src = probe(source)
@@ -542,6 +637,89 @@ def test_frame_samples_make_a_stored_zip_of_webp_frames(tmp_path):
         for entry in entries:
             frame = Image.open(io.BytesIO(archive.read(entry)))
             assert frame.format == "WEBP" and frame.size == (320, 136), frame.size
+
+
+def tile(sheet, cue):
+    return sheet.crop((cue.x, cue.y, cue.x + cue.w, cue.y + cue.h))
+
+
+def mean_difference(a, b):
+    """Mean absolute difference per channel (0…255) of two same-size RGB images."""
+    from PIL import ImageChops, ImageStat
+    return sum(ImageStat.Stat(ImageChops.difference(a, b)).mean) / 3
+
+
+def test_storyboard_thumbnails_are_the_frames_at_their_cue_starts(tmp_path, media):
+    """A clip made here: each 2 s cue's thumbnail is the colour that starts with it."""
+    source = media.storyboard_colours()
+    result = run(tmp_path, source)
+    assert result.code == 0, result.stderr[-3000:]
+    check_transcode(result, source)
+    directory = result.out / "storyboard-colours"
+    sheet, cues = check_storyboard(directory, probe(directory / "video.mp4"), count=4)
+    assert [(c.start, c.x, c.y, c.w, c.h) for c in cues] == [(0, 0, 0, 160, 120), (2000, 160, 0, 160, 120),
+                                                             (4000, 320, 0, 160, 120), (6000, 480, 0, 160, 120)], cues
+    assert sheet.size == (640, 120)
+    colours = [nearest_colour(tile(sheet, cue).getpixel((cue.w // 2, cue.h // 2))) for cue in cues]
+    assert colours == ["red", "green", "blue", "yellow"], colours
+    for cue in cues:  # flat colour everywhere in the tile, not just at its centre (no bleed from a neighbour)
+        flat = Image.new("RGB", (cue.w, cue.h), PALETTE[colours[cues.index(cue)]])
+        assert mean_difference(tile(sheet, cue), flat) < 12, cue
+
+
+@pytest.mark.parametrize("name", ["bikes", "bigbuckbunny"])
+def test_storyboard_of_a_real_clip_shows_the_frame_at_each_cue(tmp_path, name):
+    """Each tile looks like the output video's frame at its cue's start (decoded by ffmpeg, resized by
+    Pillow), and more like it than like any other cue's frame."""
+    clip = next(c for c in clips() if name in c)
+    result = run(tmp_path, clip)
+    assert result.code == 0, result.stderr[-3000:]
+    check_transcode(result, clip)
+    directory = result.out / name
+    sheet, cues = check_storyboard(directory, probe(directory / "video.mp4"))
+    frames = [decoded_frame(directory / "video.mp4", cue.start / 1000).resize((cue.w, cue.h), Image.LANCZOS) for cue in cues]
+    for index, cue in enumerate(cues):
+        differences = [mean_difference(tile(sheet, cue), frame) for frame in frames]
+        assert differences[index] < 10, (cue, differences)
+        assert differences[index] == min(differences), (cue, differences)
+
+
+def test_storyboard_of_a_video_whose_container_has_no_duration(tmp_path, media):
+    """Collected every 2 s and thinned past the cap: still evenly spaced, still covering the video."""
+    source = media.without_duration()
+    assert "duration" not in probe(source)["format"], probe(source)["format"]
+    result = run(tmp_path, source)
+    assert result.code == 0, result.stderr[-3000:]
+    directory = result.out / "no-duration"
+    video = probe(directory / "video.mp4")
+    _, cues = check_storyboard(directory, video, count=6)  # 0, 2, …, 10 s
+    assert [c.start for c in cues] == [0, 2000, 4000, 6000, 8000, 10000], cues
+    (tmp_path / "capped").mkdir()
+    capped = run(tmp_path / "capped", source, profile={"video": {"storyboard": {"maxCount": 4}}})
+    assert capped.code == 0, capped.stderr[-3000:]
+    _, cues = check_storyboard(capped.out / "no-duration", probe(capped.out / "no-duration" / "video.mp4"), count=3)
+    assert [c.start for c in cues] == [0, 4000, 8000], cues  # 6 at 2 s would pass 4: every other one, at 4 s
+
+
+def test_storyboard_off_leaves_the_other_outputs_byte_for_byte(tmp_path, media):
+    """Issue 17: defaults keep today's outputs' names and bytes; turning the storyboard off (null or
+    enabled: false) removes exactly its two files."""
+    source = media.container("mp4-mpeg4-aac")
+    stem = "mp4-mpeg4-aac"
+    for name in ("default", "off0", "off1", "bad"):
+        (tmp_path / name).mkdir()
+    default = run(tmp_path / "default", source)
+    assert default.code == 0, default.stderr[-3000:]
+    assert sorted(os.listdir(default.out / stem)) == VIDEO_OUTPUTS
+    for index, setting in enumerate([None, {"enabled": False}]):
+        off = run(tmp_path / f"off{index}", source, profile={"video": {"storyboard": setting}})
+        assert off.code == 0, off.stderr[-3000:]
+        assert sorted(os.listdir(off.out / stem)) == ["poster.webp", "video.mp4"]
+        assert set(off.lines[0]["outputs"]) == {"poster.webp", "video.mp4"}, off.lines[0]["outputs"]
+        for name in ("poster.webp", "video.mp4"):
+            assert (off.out / stem / name).read_bytes() == (default.out / stem / name).read_bytes(), name
+    bad = run(tmp_path / "bad", source, profile={"video": {"storyboard": {"maxCount": 0}}})
+    assert bad.code != 0 and "maxCount" in bad.stderr, (bad.code, bad.stderr[-2000:])
 
 
 # ---- 2. corrupt and truncated inputs -------------------------------------------------------------
@@ -874,8 +1052,8 @@ def test_end_to_end_a_real_clip_becomes_video_and_poster(make_stack, tmp_path):
     assert status["status"] == "succeeded", status
     assert status["attempts"] == 1 and status["error"] is None
     outputs = {o["name"]: o for o in status["outputs"]}
-    assert set(outputs) == {"video.mp4", "poster.webp"}, outputs
-    assert outputs["video.mp4"]["contentType"] == "video/mp4" and outputs["poster.webp"]["contentType"] == "image/webp"
+    assert [o["name"] for o in status["outputs"]] == ["video.mp4", "poster.webp", "storyboard.webp", "storyboard.vtt"], outputs
+    assert [outputs[name]["contentType"] for name in VIDEO_OUTPUTS] == ["image/webp", "text/vtt", "image/webp", "video/mp4"], outputs
     files = {}
     for name, output in outputs.items():
         data = urllib.request.urlopen(output["url"]).read()  # the SAS link works as it is
@@ -888,6 +1066,12 @@ def test_end_to_end_a_real_clip_becomes_video_and_poster(make_stack, tmp_path):
     assert abs(outputs["video.mp4"]["durationSeconds"] - float(video["format"]["duration"])) <= DURATION_TOLERANCE
     check_poster(files["poster.webp"], video)
     assert (outputs["poster.webp"]["width"], outputs["poster.webp"]["height"]) == (1280, 720)
+    # The storyboard, fetched through its own link: the VTT's relative `storyboard.webp#xywh=` resolves
+    # beside it (same job directory), and the listed size is the sheet's.
+    sheet, cues = check_storyboard(tmp_path, video, count=3)  # 5.312 s: 3 cues of 1.771 s
+    assert (outputs["storyboard.webp"]["width"], outputs["storyboard.webp"]["height"]) == sheet.size == (480, 90)
+    assert abs(outputs["storyboard.vtt"]["durationSeconds"] - float(video["format"]["duration"])) <= 0.002
+    assert outputs["storyboard.vtt"]["url"].split("?")[0].rsplit("/", 1)[0] == outputs["storyboard.webp"]["url"].split("?")[0].rsplit("/", 1)[0]
     media = status["media"]
     assert media["videoCodec"] == "h264" and media["audioCodec"] == "aac" and (media["width"], media["height"]) == (1280, 720)
     assert abs(media["durationSeconds"] - 5.312) <= DURATION_TOLERANCE and media["rotation"] == 0
@@ -916,7 +1100,7 @@ def test_end_to_end_a_corrupt_video_fails_once_and_the_worker_keeps_going(make_s
     assert stack.processed(bad) == []
     assert [p["jobId"] for p in stack.poison()] == [bad]
     assert stack.status(good)["status"] == "succeeded"
-    assert stack.processed(good) == [f"{good}/poster.webp", f"{good}/video.mp4"]
+    assert stack.processed(good) == [f"{good}/{name}" for name in VIDEO_OUTPUTS]
     wait_until(lambda: empty_dirs(temp, tmpdir), timeout=5, message="the temp directories to be empty")
     check_invariant(stack, [bad, good])
 
@@ -939,7 +1123,7 @@ def test_a_long_transcode_keeps_its_lease(make_stack, tmp_path, media):
     status = stack.status(job_id)
     assert status["status"] == "succeeded" and status["attempts"] == 1, status
     assert took > 8, f"the job took {took:.1f} s, not long enough to need renewals (2 × the 4 s visibility timeout)"
-    assert stack.processed(job_id) == [f"{job_id}/poster.webp", f"{job_id}/video.mp4"]
+    assert stack.processed(job_id) == [f"{job_id}/{name}" for name in VIDEO_OUTPUTS]
     metrics = urllib.request.urlopen(f"http://127.0.0.1:{stack.processor.port}/metrics").read().decode()
     renewals = sum(float(line.split()[-1]) for line in metrics.splitlines() if line.startswith("queue_lease_renewals_total"))
     assert renewals >= 2, [l for l in metrics.splitlines() if "lease" in l]
@@ -973,5 +1157,5 @@ def test_sigterm_mid_transcode_releases_the_message_and_leaves_nothing(make_stac
     stack.processor.start()
     status = wait_until(lambda: finished(stack, job_id), timeout=600, interval=0.5, message="the job after the restart")
     assert status["status"] == "succeeded" and status["attempts"] == 2, status
-    assert stack.processed(job_id) == [f"{job_id}/poster.webp", f"{job_id}/video.mp4"]
+    assert stack.processed(job_id) == [f"{job_id}/{name}" for name in VIDEO_OUTPUTS]
     check_invariant(stack, [job_id])
