@@ -175,7 +175,7 @@ struct StoryboardTests {
         #expect(try load("video:\n  storyboard:\n    enabled: false\n").video.storyboard.enabled == false)
         #expect(try load("video:\n  storyboard:\n    maxCount: 50\n").video.storyboard == .init(maxCount: 50))
         for bad in ["everySeconds: 0", "everySeconds: -1", "maxCount: 0", "maxCount: 5000", "thumbnailSize: 8", "columns: 0", "quality: 101",
-            "thumbnailSize: 1024\n    columns: 20"]
+            "thumbnailSize: 1024\n    columns: 20", "maxCount: 1000\n    thumbnailSize: 160"]
         {
             #expect(throws: ProcessingProfile.Invalid.self, "\(bad)") { try load("video:\n  storyboard:\n    \(bad)\n") }
         }

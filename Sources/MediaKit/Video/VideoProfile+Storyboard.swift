@@ -24,6 +24,9 @@ extension VideoProfile {
 
         /// The largest side libwebp encodes.
         static let maxSheetSide = 16_383
+        /// The most pixels a full sheet may have: 48 MB of RGB while it is encoded (the default is
+        /// 100 thumbnails of at most 160×160: 2.6 MP).
+        static let maxSheetPixels = 16_000_000
 
         public init(enabled: Bool = true, everySeconds: Double = 2, maxCount: Int = 100, thumbnailSize: Int = 160, columns: Int = 10, quality: Float = 75) {
             self.enabled = enabled
@@ -63,6 +66,9 @@ extension VideoProfile {
             let rows = (maxCount + columns - 1) / columns
             guard min(columns, maxCount) * thumbnailSize <= Self.maxSheetSide, rows * thumbnailSize <= Self.maxSheetSide else {
                 return "video.storyboard: a full sheet (\(min(columns, maxCount)) × \(rows) thumbnails of up to \(thumbnailSize) px) is over WebP's \(Self.maxSheetSide)-pixel side"
+            }
+            guard maxCount * thumbnailSize * thumbnailSize <= Self.maxSheetPixels else {
+                return "video.storyboard: maxCount × thumbnailSize² must be at most \(Self.maxSheetPixels / 1_000_000) MP (the sheet is held in memory)"
             }
             return nil
         }
