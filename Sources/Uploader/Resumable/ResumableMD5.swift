@@ -64,27 +64,49 @@ struct ResumableMD5: Codable, Sendable, Equatable {
     ]
     private static let constants: [UInt32] = (0..<64).map { UInt32(truncatingIfNeeded: Int64(abs(sin(Double($0 + 1))) * 4_294_967_296)) }
 
-    /// One 64-byte block (the four rounds written out: a switch per step costs half the speed).
+    /// One 64-byte block: the four rounds written out (a switch per step costs half the speed), as
+    /// four loops over locals of a static function. No closure captures the words: captured `var`s
+    /// cost two dynamic exclusivity checks per step in a debug build, which made it 10x slower
+    /// (3.5 → 33 MB/s at -Onone; -O unchanged within 1% of instructions).
     private mutating func compress(_ block: UnsafeRawPointer) {
-        var a = self.a, b = self.b, c = self.c, d = self.d
-        Self.constants.withUnsafeBufferPointer { k in
-            Self.shifts.withUnsafeBufferPointer { s in
-                @inline(__always) func step(_ f: UInt32, _ i: Int, _ g: Int) {
-                    let sum = f &+ a &+ k[i] &+ UInt32(littleEndian: block.loadUnaligned(fromByteOffset: g &* 4, as: UInt32.self))
-                    a = d
-                    d = c
-                    c = b
-                    b = b &+ ((sum << s[i]) | (sum >> (32 - s[i])))
-                }
-                for i in 0..<16 { step((b & c) | (~b & d), i, i) }
-                for i in 16..<32 { step((d & b) | (~d & c), i, (5 &* i &+ 1) & 15) }
-                for i in 32..<48 { step(b ^ c ^ d, i, (3 &* i &+ 5) & 15) }
-                for i in 48..<64 { step(c ^ (b | ~d), i, (7 &* i) & 15) }
-            }
+        let (a, b, c, d) = Self.constants.withUnsafeBufferPointer { k in
+            Self.shifts.withUnsafeBufferPointer { s in Self.rounds(block, k.baseAddress!, s.baseAddress!, (self.a, self.b, self.c, self.d)) }
         }
         self.a &+= a
         self.b &+= b
         self.c &+= c
         self.d &+= d
+    }
+
+    private static func rounds(
+        _ block: UnsafeRawPointer, _ k: UnsafePointer<UInt32>, _ s: UnsafePointer<UInt32>, _ state: (UInt32, UInt32, UInt32, UInt32)
+    ) -> (UInt32, UInt32, UInt32, UInt32) {
+        var (a, b, c, d) = state
+        var i = 0
+        while i < 16 {
+            let sum = ((b & c) | (~b & d)) &+ a &+ k[i] &+ UInt32(littleEndian: block.loadUnaligned(fromByteOffset: i &* 4, as: UInt32.self))
+            (a, d, c) = (d, c, b)
+            b = b &+ ((sum << s[i]) | (sum >> (32 &- s[i])))
+            i &+= 1
+        }
+        while i < 32 {
+            let sum = ((d & b) | (~d & c)) &+ a &+ k[i] &+ UInt32(littleEndian: block.loadUnaligned(fromByteOffset: ((5 &* i &+ 1) & 15) &* 4, as: UInt32.self))
+            (a, d, c) = (d, c, b)
+            b = b &+ ((sum << s[i]) | (sum >> (32 &- s[i])))
+            i &+= 1
+        }
+        while i < 48 {
+            let sum = (b ^ c ^ d) &+ a &+ k[i] &+ UInt32(littleEndian: block.loadUnaligned(fromByteOffset: ((3 &* i &+ 5) & 15) &* 4, as: UInt32.self))
+            (a, d, c) = (d, c, b)
+            b = b &+ ((sum << s[i]) | (sum >> (32 &- s[i])))
+            i &+= 1
+        }
+        while i < 64 {
+            let sum = (c ^ (b | ~d)) &+ a &+ k[i] &+ UInt32(littleEndian: block.loadUnaligned(fromByteOffset: ((7 &* i) & 15) &* 4, as: UInt32.self))
+            (a, d, c) = (d, c, b)
+            b = b &+ ((sum << s[i]) | (sum >> (32 &- s[i])))
+            i &+= 1
+        }
+        return (a, b, c, d)
     }
 }
