@@ -75,12 +75,18 @@ def test_a_network_cut_mid_upload_is_retried_to_the_end(make_stack, browser, big
     wait.until(lambda d: rows(d) and progress(d) >= 30)
     browser.set_network_conditions(offline=True, latency=0, download_throughput=-1, upload_throughput=-1)
     wait.until(lambda d: rows(d)[0].get_attribute("data-state") == "waiting")  # it noticed, and waits to retry
+    assert "connection lost" in rows(browser)[0].find_element(By.CLASS_NAME, "detail").text
+    cut_at = progress(browser)
     time.sleep(4)
+    assert rows(browser)[0].get_attribute("data-state") == "waiting" and progress(browser) == cut_at  # nothing got through
     browser.set_network_conditions(offline=False, latency=0, download_throughput=-1, upload_throughput=-1)
     wait.until(lambda d: rows(d)[0].get_attribute("data-job-id"))
     job_id = rows(browser)[0].get_attribute("data-job-id")
+    assert rows(browser)[0].get_attribute("data-state") in ("queued", "processing", "succeeded")
     assert raw_blob_md5(stack, job_id) == md5(big_file)
     assert [j["jobId"] for j in stack.jobs()] == [job_id]
+    # It went on from where the server stood, not from zero: each byte arrived once.
+    assert bytes_received(stack) <= SIZE + CHUNK, (bytes_received(stack), SIZE)
     assert browser.execute_script("return localStorage.getItem('mediapipeline.resumable')") == "{}"
 
 
@@ -96,11 +102,18 @@ def test_a_reload_mid_upload_resumes_instead_of_starting_over(make_stack, browse
     before = bytes_received(stack)
     assert before >= 0.3 * SIZE, before
     browser.find_element(By.ID, "file-input").send_keys(str(big_file))
-    wait.until(lambda d: any("resuming at" in r.text for r in rows(d)) or rows(d)[0].get_attribute("data-job-id"))
+    wait.until(lambda d: not d.find_elements(By.CSS_SELECTOR, "#jobs .job.paused"))  # its row took the paused one's place
     wait.until(lambda d: rows(d)[0].get_attribute("data-job-id"))
     job_id = rows(browser)[0].get_attribute("data-job-id")
-    # Each byte arrived once, but for the piece the reload cut off (kept up to where it stopped).
-    assert bytes_received(stack) <= SIZE + CHUNK, (bytes_received(stack), SIZE)
+    # Each byte arrived once: after the reload, only what was missing (a restart would count
+    # what came before the reload twice).
+    after = bytes_received(stack)
+    assert after <= SIZE + CHUNK, (after, before, SIZE)
+    # The page asked the server where the upload stood (HEAD) and went on from there: at least
+    # the pieces the server had confirmed (plus what it kept of the one the reload cut off).
+    resumed_at = int(rows(browser)[0].get_attribute("data-resumed-at") or 0)
+    assert resumed_at >= before, (resumed_at, before)
+    assert after - before <= SIZE - resumed_at + CHUNK, (after, before, resumed_at)
     assert raw_blob_md5(stack, job_id) == md5(big_file)
     assert [j["jobId"] for j in stack.jobs()] == [job_id]
 
@@ -111,7 +124,22 @@ def test_cancel_ends_the_upload_on_the_server(make_stack, browser, big_file):  #
     browser.find_element(By.ID, "file-input").send_keys(str(big_file))
     wait = WebDriverWait(browser, 600, poll_frequency=0.2)
     wait.until(lambda d: rows(d) and progress(d) >= 10)
+    assert [b for b in stack.raw_blobs() if b.name.startswith("_uploads/")]  # the upload's state, in storage
     rows(browser)[0].find_element(By.CSS_SELECTOR, "button.cancel").click()
     wait.until(lambda d: rows(d)[0].get_attribute("data-state") == "cancelled")
-    wait.until(lambda d: not [b for b in stack.raw_blobs() if b.name.startswith("_uploads/")])
+    # The DELETE has been answered before the page says so: the state is gone already.
+    assert not [b for b in stack.raw_blobs() if b.name.startswith("_uploads/")]
+    assert browser.execute_script("return localStorage.getItem('mediapipeline.resumable')") == "{}"
+    assert stack.jobs() == []
+
+    # An upload interrupted by a reload can be cancelled from its paused row, without the file.
+    browser.find_element(By.ID, "file-input").send_keys(str(big_file))
+    wait.until(lambda d: rows(d)[0].get_attribute("data-state") == "uploading" and progress(d) >= 10)
+    browser.refresh()
+    paused = wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#jobs .job.paused"))[0]
+    assert [b for b in stack.raw_blobs() if b.name.startswith("_uploads/")]
+    paused.find_element(By.CSS_SELECTOR, "button.cancel").click()
+    wait.until(lambda d: rows(d)[0].get_attribute("data-state") == "cancelled")
+    assert not [b for b in stack.raw_blobs() if b.name.startswith("_uploads/")]
+    assert browser.execute_script("return localStorage.getItem('mediapipeline.resumable')") == "{}"
     assert stack.jobs() == []

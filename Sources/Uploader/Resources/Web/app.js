@@ -220,14 +220,23 @@ function uploadResumable(file) {
   const row = addJobRow(file);
   const progress = row.querySelector("progress");
   const cancel = row.querySelector(".cancel");
+  let finished = false;
   setState(row, "uploading", `${formatBytes(file.size)} · uploading in pieces`);
   const upload = Resumable.start(file, apiKey(), {
-    onProgress(sent) {
-      progress.value = Math.floor((sent / file.size) * 100);
-      setState(row, "uploading", `${formatBytes(sent)} of ${formatBytes(file.size)}`);
+    // The bar shows what the server has confirmed (its Upload-Offset), never bytes merely sent.
+    onProgress(acknowledged, sending) {
+      progress.value = Math.floor((acknowledged / file.size) * 100);
+      const next = sending > 0 ? ` · sending ${formatBytes(sending)} more` : "";
+      setState(row, "uploading", `${formatBytes(acknowledged)} of ${formatBytes(file.size)} uploaded${next}`);
+    },
+    onResume(offset) {
+      row.dataset.resumedAt = String(offset);
+      progress.value = Math.floor((offset / file.size) * 100);
+      setState(row, "uploading", `resuming at ${formatBytes(offset)} of ${formatBytes(file.size)} (${Math.floor((offset / file.size) * 100)}%)`);
     },
     onState(text) { setState(row, "waiting", text); },
     onDone(jobId, bytes) {
+      finished = true;
       cancel.hidden = true;
       progress.value = 100;
       row.dataset.jobId = jobId;
@@ -235,6 +244,7 @@ function uploadResumable(file) {
       poll(row, `/jobs/${jobId}`, bytes);
     },
     onFail(status, body) {
+      finished = true;
       cancel.hidden = true;
       if (status === 401) {
         sessionStorage.removeItem(KEY_STORAGE);
@@ -245,13 +255,17 @@ function uploadResumable(file) {
   });
   cancel.hidden = false;
   cancel.addEventListener("click", async () => {
+    if (finished) return;
     cancel.hidden = true;
-    await upload.cancel();
-    setState(row, "cancelled", "cancelled · nothing was kept");
+    setState(row, "cancelling", "cancelling…");
+    const outcome = await upload.cancel();
+    if (outcome.ok) setState(row, "cancelled", "cancelled · nothing was kept");
+    else setState(row, "failed", `Cancelled here, but the uploader could not end the upload: ${plainError(outcome.body, outcome.status)} It expires on its own.`, true);
   }, { once: true });
 }
 
-// Uploads this browser started before a reload and did not finish: choosing the file again resumes.
+// Uploads this browser started before a reload and did not finish: choosing the file again
+// resumes; Cancel ends it on the server without the file.
 function showUnfinished() {
   for (const entry of Resumable.unfinished()) {
     const row = $("#job-template").content.firstElementChild.cloneNode(true);
@@ -260,6 +274,17 @@ function showUnfinished() {
     $("#jobs").prepend(row);
     setState(row, "paused", `${formatBytes(entry.size)} · interrupted: choose this file again to resume`);
     row.dataset.fingerprint = entry.fingerprint;
+    const cancel = row.querySelector(".cancel");
+    cancel.hidden = false;
+    cancel.addEventListener("click", async () => {
+      if (!apiKey()) { askForKey("Enter the API key first."); return; }
+      cancel.hidden = true;
+      setState(row, "cancelling", "cancelling…");
+      const outcome = await Resumable.discard(entry, apiKey());
+      if (outcome.ok) { setState(row, "cancelled", "cancelled · nothing was kept"); row.classList.remove("paused"); return; }
+      cancel.hidden = false;
+      setState(row, "paused", `Could not end the upload: ${plainError(outcome.body, outcome.status)}`, true);
+    });
   }
 }
 

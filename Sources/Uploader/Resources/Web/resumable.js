@@ -47,22 +47,40 @@ const Resumable = (() => {
     });
   }
 
-  // An upload of `file`: callbacks onProgress(sentBytes), onState(text), onDone(jobId, bytes),
-  // onFail(status, body). Returns {cancel()}.
+  // Ends an upload on the server (tus termination). Retried while the server is busy or still
+  // finishing a request this page just aborted (409); an upload already gone counts as ended.
+  // Resolves with {ok, status, body}.
+  async function terminate(url, key) {
+    let answer = null;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      answer = await request("DELETE", url, key, {}, null, null, null);
+      if (answer.status === 204 || answer.status === 404 || answer.status === 410) return { ok: true, status: answer.status, body: null };
+      if (!(answer.status === 0 || answer.status === 409 || answer.status === 429 || answer.status >= 500)) break;
+      await sleep(500 * 2 ** attempt);
+    }
+    return { ok: false, status: answer.status, body: answer.body };
+  }
+
+  function sleep(ms) { return new Promise((resolve) => setTimeout(resolve, ms)); }
+
+  // An upload of `file`: callbacks onProgress(acknowledged, sending) — the bytes the server has
+  // confirmed (its Upload-Offset) and those of the piece on the way, not yet confirmed —,
+  // onResume(offset), onState(text), onDone(jobId, bytes), onFail(status, body). Returns {cancel()}.
   function start(file, key, callbacks) {
     let current = null;
+    let creating = null;
     let cancelled = false;
+    let ending = null;
     let url = null;
-    const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
     async function create() {
       const answer = await request("POST", "/files/", key, {
         "Upload-Length": String(file.size),
         "Upload-Metadata": `filename ${base64(file.name)},filetype ${base64(file.type || "application/octet-stream")}`,
-      }, null, null, (xhr) => { current = xhr; });
+      }, null, null, null);
       if (answer.status !== 201) return answer;
       url = new URL(answer.header("Location"), location.href).pathname;
-      remember(file, { url, name: file.name, size: file.size, fingerprint: fingerprint(file), started: Date.now() });
+      if (!cancelled) remember(file, { url, name: file.name, size: file.size, fingerprint: fingerprint(file), started: Date.now() });
       return answer;
     }
 
@@ -82,10 +100,11 @@ const Resumable = (() => {
       if (known) {
         url = known.url;
         const at = await offset();
+        if (cancelled) return;
         if (at && at.error == null) {
           sent = at.offset;
           jobId = at.jobId;
-          callbacks.onState(`resuming at ${Math.round((sent / file.size) * 100)}%`);
+          callbacks.onResume(sent);
         } else if (at === null) {
           url = null;
           remember(file, null);
@@ -93,11 +112,13 @@ const Resumable = (() => {
       }
       while (!cancelled) {
         if (!url) {
-          const answer = await create();
+          creating = create();
+          const answer = await creating;
+          creating = null;
           if (cancelled) return;
           if (answer.status !== 201) {
             if (await retryable(answer)) continue;
-            callbacks.onFail(answer.status, answer.body);
+            if (!cancelled) callbacks.onFail(answer.status, answer.body);
             return;
           }
           jobId = answer.header("X-Job-Id");
@@ -108,21 +129,29 @@ const Resumable = (() => {
         const answer = await request("PATCH", url, key, {
           "Content-Type": "application/offset+octet-stream",
           "Upload-Offset": String(sent),
-        }, file.slice(sent, end), (loaded) => callbacks.onProgress(sent + loaded), (xhr) => { current = xhr; });
+        }, file.slice(sent, end), (loaded) => callbacks.onProgress(sent, loaded), (xhr) => { current = xhr; });
         if (cancelled) return;
         if (answer.status === 204) {
           sent = Number(answer.header("Upload-Offset"));
           jobId = answer.header("X-Job-Id") || jobId;
           failures = 0;
-          callbacks.onProgress(sent);
+          callbacks.onProgress(sent, 0);
           continue;
         }
         if (answer.status === 409 || answer.status === 0 || answer.status >= 500 || answer.status === 429) {
           // Where does the server stand? (The connection dropped, or another request moved it on.)
-          if (answer.status !== 409 && !(await retryable(answer))) { callbacks.onFail(answer.status, answer.body); return; }
+          if (answer.status !== 409 && !(await retryable(answer))) {
+            if (!cancelled) callbacks.onFail(answer.status, answer.body);
+            return;
+          }
           const at = await offset();
+          if (cancelled) return;
           if (at === null) { url = null; remember(file, null); sent = 0; continue; }
-          if (at.error == null) sent = at.offset;
+          if (at.error != null) continue;
+          if (answer.status === 409 && at.offset === sent && at.offset < file.size && !(await retryable(answer))) return;
+          sent = at.offset;
+          jobId = at.jobId || jobId;
+          callbacks.onProgress(sent, 0);
           continue;
         }
         if (answer.status === 404 || answer.status === 410) {
@@ -130,22 +159,27 @@ const Resumable = (() => {
           url = null;
           remember(file, null);
           sent = 0;
+          callbacks.onProgress(0, 0);
           continue;
         }
-        remember(file, null);
+        // Refused (too large, not media, …): the server has ended it. A refused key keeps it, to resume under the right one.
+        if (answer.status !== 401) remember(file, null);
         callbacks.onFail(answer.status, answer.body);
         return;
       }
+      if (cancelled) return;
       remember(file, null);
       callbacks.onDone(jobId, file.size);
 
       // Waits before the next try: Retry-After when the server says, else exponential backoff.
+      // False when the answer is not worth retrying, or the upload was cancelled meanwhile.
       async function retryable(answer) {
-        if (!(answer.status === 0 || answer.status === 429 || answer.status >= 500)) return false;
+        if (!(answer.status === 0 || answer.status === 409 || answer.status === 429 || answer.status >= 500)) return false;
         const after = Number(answer.header("Retry-After"));
         const wait = after > 0 ? after * 1000 : BACKOFF_MS[Math.min(failures, BACKOFF_MS.length - 1)];
         failures += 1;
-        callbacks.onState(answer.status === 0 ? `connection lost · retrying in ${Math.round(wait / 1000)} s` : `server busy · retrying in ${Math.round(wait / 1000)} s`);
+        const why = answer.status === 0 ? "connection lost" : answer.status === 409 ? "the upload is busy" : "the uploader is busy";
+        callbacks.onState(`${why} · retrying in ${Math.round(wait / 1000)} s`);
         await sleep(wait);
         return !cancelled;
       }
@@ -153,17 +187,35 @@ const Resumable = (() => {
 
     run();
     return {
-      async cancel() {
+      // Stops sending and ends the upload on the server (a creation in flight is awaited first, so
+      // the upload it makes is ended too). Resolves with {ok, status, body} of the DELETE.
+      cancel() {
+        if (ending) return ending;
         cancelled = true;
         if (current) current.abort();
         remember(file, null);
-        if (url) await request("DELETE", url, key, {}, null, null, null);
+        ending = (async () => {
+          if (creating) await creating;
+          return url ? terminate(url, key) : { ok: true, status: 0, body: null };
+        })();
+        return ending;
       },
     };
+  }
+
+  // Ends an upload remembered from before a reload without choosing its file again.
+  async function discard(entry, key) {
+    const outcome = await terminate(entry.url, key);
+    if (outcome.ok) {
+      const all = remembered();
+      delete all[entry.fingerprint];
+      localStorage.setItem(STORE, JSON.stringify(all));
+    }
+    return outcome;
   }
 
   // Uploads this browser started and did not finish (for the page to list after a reload).
   function unfinished() { return Object.values(remembered()); }
 
-  return { start, unfinished, fingerprint, CHUNK_BYTES };
+  return { start, discard, unfinished, fingerprint, CHUNK_BYTES };
 })();
