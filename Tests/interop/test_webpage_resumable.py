@@ -71,7 +71,7 @@ def test_a_network_cut_mid_upload_is_retried_to_the_end(make_stack, browser, big
     stack = make_stack()
     sign_in(browser, stack)
     browser.find_element(By.ID, "file-input").send_keys(str(big_file))
-    wait = WebDriverWait(browser, 600, poll_frequency=0.2)
+    wait = WebDriverWait(browser, 300, poll_frequency=0.2)
     wait.until(lambda d: rows(d) and progress(d) >= 30)
     browser.set_network_conditions(offline=True, latency=0, download_throughput=-1, upload_throughput=-1)
     wait.until(lambda d: rows(d)[0].get_attribute("data-state") == "waiting")  # it noticed, and waits to retry
@@ -94,7 +94,7 @@ def test_a_reload_mid_upload_resumes_instead_of_starting_over(make_stack, browse
     stack = make_stack()
     sign_in(browser, stack)
     browser.find_element(By.ID, "file-input").send_keys(str(big_file))
-    wait = WebDriverWait(browser, 600, poll_frequency=0.2)
+    wait = WebDriverWait(browser, 300, poll_frequency=0.2)
     wait.until(lambda d: rows(d) and progress(d) >= 40)
     browser.refresh()
     # The page lists the interrupted upload; choosing the same file again resumes it.
@@ -122,7 +122,7 @@ def test_cancel_ends_the_upload_on_the_server(make_stack, browser, big_file):  #
     stack = make_stack()
     sign_in(browser, stack)
     browser.find_element(By.ID, "file-input").send_keys(str(big_file))
-    wait = WebDriverWait(browser, 600, poll_frequency=0.2)
+    wait = WebDriverWait(browser, 300, poll_frequency=0.2)
     wait.until(lambda d: rows(d) and progress(d) >= 10)
     assert [b for b in stack.raw_blobs() if b.name.startswith("_uploads/")]  # the upload's state, in storage
     rows(browser)[0].find_element(By.CSS_SELECTOR, "button.cancel").click()
