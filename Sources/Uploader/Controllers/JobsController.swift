@@ -10,7 +10,8 @@ import StorageKit
 /// `GET /jobs`: the caller's jobs, newest first, paged (`Ingest+List.swift`);
 /// `GET /jobs/{jobId}`: the job's status document, with a download `url` on each output;
 /// `GET /jobs/{jobId}/outputs/{name}`: an output streamed through the uploader (its link in the
-/// status document is signed, so it opens without the key).
+/// status document is signed, so it opens without the key); a WebVTT output (the storyboard's cues)
+/// is always served here, its cues pointing at the sheet's own signed link.
 /// A job is its tenant's only: to any other tenant it is 404, exactly as an unknown id.
 struct JobsController: Sendable {
     let ingest: Ingest
@@ -109,6 +110,9 @@ struct JobsController: Sendable {
         guard let output = status.outputs.first(where: { $0.name == name }), let container = output.container, let blob = output.blob else {
             throw UploaderError(.outputNotFound, "job \(status.jobId) has no output named \(name)")
         }
+        if output.contentType == Self.cuesType {
+            return try await cues(output, of: status, tenant: tenant(context))
+        }
         let download = try await ingest.blobs.download(container, blob)
         var headers: HTTPFields = [
             .contentType: output.contentType,
@@ -117,6 +121,43 @@ struct JobsController: Sendable {
         ]
         headers[.eTag] = download.properties.etag
         return Response(status: .ok, headers: headers, body: .init(asyncSequence: download.body))
+    }
+
+    /// WebVTT (the storyboard's cues): what the player fetches the sheet from is in the file.
+    static let cuesType = "text/vtt"
+    /// A storyboard's cues are a few kB (one line per thumbnail, at most a few hundred).
+    static let maxCuesBytes = 1 << 20
+
+    /// A WebVTT output with each cue's sibling reference (`storyboard.webp#xywh=…`, relative as the
+    /// processor writes it) replaced by that output's link in this response, so the player's request
+    /// for the sheet carries a signature too (a relative reference resolved against a signed link
+    /// keeps the path and drops the query). Served fresh each time: the links in it expire.
+    private func cues(_ output: JobStatus.Output, of job: JobStatus, tenant: String) async throws -> Response {
+        guard let container = output.container, let blob = output.blob else { throw UploaderError(.outputNotFound, "job \(job.jobId) has no output named \(output.name)") }
+        let body = try await ingest.blobs.downloadData(container, blob, limit: Self.maxCuesBytes)
+        var siblings: [String: String] = [:]
+        for sibling in job.outputs where sibling.name != output.name {
+            if let link = try await link(for: sibling, of: job, tenant: tenant) { siblings[sibling.name] = link }
+        }
+        let text = Self.resolvingCueTargets(String(buffer: body), links: siblings)
+        return Response(
+            status: .ok,
+            headers: [.contentType: "\(Self.cuesType); charset=utf-8", .cacheControl: "private, no-cache"],
+            body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    /// `text` with every cue payload line that names one of `links`' outputs (`name` or
+    /// `name#fragment`) pointing at that link instead, fragment kept. Timing lines, the header and
+    /// anything else are left as they are.
+    static func resolvingCueTargets(_ text: String, links: [String: String]) -> String {
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        for index in lines.indices {
+            let line = lines[index].hasSuffix("\r") ? String(lines[index].dropLast()) : lines[index]
+            let name = line.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? line
+            guard let link = links[name] else { continue }
+            lines[index] = link + line.dropFirst(name.count) + (lines[index].hasSuffix("\r") ? "\r" : "")
+        }
+        return lines.joined(separator: "\n")
     }
 
     private func load(_ context: UploaderRequestContext) async throws -> JobStatus {
@@ -138,7 +179,8 @@ struct JobsController: Sendable {
         let path = "/jobs/\(job.jobId)/outputs/\(output.name.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? output.name)"
         // The link reads the job as its tenant (a job from before tenants: as the tenant that asked).
         let proxy = signer.sign(path: path, tenant: job.tenant ?? tenant, ttlSeconds: linksTTLSeconds)
-        guard links == .sas else { return proxy }
+        // Cues always through us, even with SAS links: `output(…)` points them at their sheet's link.
+        guard links == .sas, output.contentType != Self.cuesType else { return proxy }
         do {
             return try await ingest.blobs.sasURL(container, blob, expiresIn: .seconds(linksTTLSeconds)).absoluteString
         } catch {
