@@ -10,6 +10,14 @@ import time
 
 from conftest import API_KEY, wait_until
 from test_tus import noisy_clip, request as tus_request
+import re
+import urllib.request
+
+
+def bytes_received(uploader):
+    """`uploader_upload_bytes_total`, all tenants."""
+    text = urllib.request.urlopen(f"http://127.0.0.1:{uploader.port}/metrics", timeout=10).read().decode()
+    return sum(float(v) for v in re.findall(r'^uploader_upload_bytes_total(?:\{[^}]*\})? ([0-9.e+]+)$', text, re.M))
 
 
 def read_head(s):
@@ -51,6 +59,7 @@ def test_creation_cut_off_at_half_resumes_with_head_and_patch(make_stack, tmp_pa
     clip = noisy_clip(str(tmp_path / "clip.mp4"), seconds=2)
     data = open(clip, "rb").read()
     half = len(data) // 2
+    received_before = bytes_received(stack.uploader)
     s, status, informational = start_creation(stack.uploader, len(data))
     assert status == 104, (status, informational)
     assert informational["upload-draft-interop-version"] == "6"
@@ -71,6 +80,8 @@ def test_creation_cut_off_at_half_resumes_with_head_and_patch(make_stack, tmp_pa
         "Upload-Offset": str(kept), "Upload-Complete": "?1", "Content-Type": "application/partial-upload"})
     assert status == 202, body
     assert headers["upload-complete"] == "?1" and headers["upload-offset"] == str(len(data))
+    # Every byte the upload kept counts once: the cut-off piece's kept half and the rest.
+    assert bytes_received(stack.uploader) - received_before == len(data)
     job = json.loads(body)
     assert job["input"]["bytes"] == len(data) and job["fileName"] == "clip.mp4"
     status, headers, _ = request(stack.uploader, "HEAD", location)

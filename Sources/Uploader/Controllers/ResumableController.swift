@@ -231,6 +231,12 @@ struct ResumableController: Sendable {
             bytes = appended.upload.offset - version.upload.offset
             if appended.upload.phase == .done { outcome = "accepted" }
             return appended
+        } catch let cut as ResumableUploads.Interrupted {
+            // The bytes before the cut are the upload's now: they count as received.
+            outcome = cut.error.code.rawValue
+            bytes = cut.keptBytes
+            context.logger.info("append cut off", metadata: ["code": "\(cut.error.code.rawValue)", "bytes.kept": "\(cut.keptBytes)"])
+            throw cut.error
         } catch let error as UploaderError {
             outcome = error.code.rawValue
             context.logger.info("append refused", metadata: ["code": "\(error.code.rawValue)", "reason": "\(error.message)"])

@@ -169,9 +169,16 @@ struct ResumableUploads: Sendable {
         } catch is ResumableStore.Conflict {
             throw UploaderError(.uploadConflict, "another request changed the upload at the same time; ask for its offset and continue")
         }
-        if let interruption = received.interruption { throw interruption }
+        if let interruption = received.interruption { throw Interrupted(error: interruption, keptBytes: received.bytes) }
         guard written.upload.phase == .committing else { return written }
         return try await finish(written, logger: logger, now: now())
+    }
+
+    /// A piece cut off mid-body (`error`, `incompleteBody`): its first `keptBytes` bytes were kept
+    /// (the upload's offset moved past them) and the client resumes from there.
+    struct Interrupted: Error {
+        var error: UploaderError
+        var keptBytes: Int
     }
 
     private struct Received {
