@@ -48,4 +48,16 @@ struct ReadinessAndLinksTests {
         #expect(!OutputLinkSigner(secret: nil, apiKeys: ["k1"]).verify(path: path, tenant: "acme", expires: expires, signature: sig, now: now))
         #expect(!OutputLinkSigner(secret: "s", apiKeys: ["k1", "k2"]).verify(path: path, tenant: "acme", expires: expires, signature: sig, now: now))
     }
+
+    @Test("a storyboard's cues point at the sheet's signed link, fragment kept; timings, header and other text are left alone")
+    func cueTargets() {
+        let sheet = "/jobs/0b5c4e2e-8d1c-4d9e-9a57-2f0b1c3d4e5f/outputs/storyboard.webp?tenant=acme&expires=1800003600&signature=abc"
+        let vtt = "WEBVTT\n\n00:00:00.000 --> 00:00:02.000\nstoryboard.webp#xywh=0,0,160,90\n\n00:00:02.000 --> 00:00:04.000\r\nstoryboard.webp#xywh=160,0,160,90\r\n\nNOTE storyboard.webp\nother.webp#xywh=0,0,1,1\n"
+        let resolved = JobsController.resolvingCueTargets(vtt, links: ["storyboard.webp": sheet, "video.mp4": "/v"])
+        #expect(
+            resolved
+                == "WEBVTT\n\n00:00:00.000 --> 00:00:02.000\n\(sheet)#xywh=0,0,160,90\n\n00:00:02.000 --> 00:00:04.000\r\n\(sheet)#xywh=160,0,160,90\r\n\nNOTE storyboard.webp\nother.webp#xywh=0,0,1,1\n"
+        )
+        #expect(JobsController.resolvingCueTargets(vtt, links: [:]) == vtt)
+    }
 }
