@@ -14,6 +14,11 @@ final class AudioPath {
     private var fifo: OpaquePointer?
     private var nextPts: Int64?
     private var frameSize: Int32 = 1024
+    /// Sees every block of resampled audio (planar float, the encoder's channels and rate) before it
+    /// is queued for the encoder: the audio pipeline's waveform is drawn from it in the same pass.
+    var onSamples: ((_ planes: UnsafePointer<UnsafeMutablePointer<UInt8>?>, _ count: Int) -> Void)?
+    /// Samples handed to the encoder so far (at the encoder's rate).
+    private(set) var samplesEncoded: Int64 = 0
 
     init(stream: UnsafeMutablePointer<AVStream>, profile: VideoProfile.Audio) throws(MediaError) {
         let parameters = stream.pointee.codecpar!
@@ -38,7 +43,7 @@ final class AudioPath {
         if let fifo { av_audio_fifo_free(fifo) }
     }
 
-    func openEncoder(for output: OutputFile) throws(MediaError) {
+    func openEncoder(for output: any EncodedOutput) throws(MediaError) {
         guard let codec = avcodec_find_encoder(AV_CODEC_ID_AAC) else { throw MediaError(.internal, "this FFmpeg build has no AAC encoder") }
         let encoder = try Owned.codec(codec)
         let e = encoder.pointer
@@ -115,6 +120,7 @@ final class AudioPath {
             input.map { UnsafeMutableRawPointer($0).assumingMemoryBound(to: UnsafePointer<UInt8>?.self) }, count)
         guard produced >= 0 else { throw MediaError(.corrupt, "\(FFmpegError(code: produced, call: "resampling audio"))") }
         if produced > 0 {
+            if let onSamples, let planes = buffer.pointer.pointee.extended_data { onSamples(UnsafePointer(planes), Int(produced)) }
             let written = av_audio_fifo_write(
                 fifo, UnsafeMutableRawPointer(buffer.pointer.pointee.extended_data).assumingMemoryBound(to: UnsafeMutableRawPointer?.self), produced)
             guard written == produced else { throw MediaError(.internal, "out of memory (audio FIFO)") }
@@ -130,6 +136,7 @@ final class AudioPath {
             av_audio_fifo_read(fifo, UnsafeMutableRawPointer(frame.pointer.pointee.extended_data).assumingMemoryBound(to: UnsafeMutableRawPointer?.self), count)
             frame.pointer.pointee.pts = nextPts ?? 0
             nextPts = (nextPts ?? 0) + Int64(count)
+            samplesEncoded += Int64(count)
             try encode(frame.pointer)
         }
     }

@@ -1,15 +1,23 @@
 internal import CFFmpeg
 import Foundation
 
-/// The MP4 being written: `moov` moved before `mdat` at the end (fast start).
-final class OutputFile {
+/// Where encoders' packets go: a muxer that takes one stream per encoder (`OutputFile`, `HLSOutput`).
+protocol EncodedOutput: AnyObject {
+    /// The muxer wants codec headers out of band (`AV_CODEC_FLAG_GLOBAL_HEADER` on the encoder).
+    var needsGlobalHeader: Bool { get }
+    func addStream(from encoder: UnsafeMutablePointer<AVCodecContext>) throws(MediaError) -> UnsafeMutablePointer<AVStream>
+}
+
+/// The MP4 being written: `moov` moved before `mdat` at the end (fast start). `format` is the
+/// muxer: `mp4`, or `ipod` for an M4A (the same ISO BMFF, with the `M4A ` brand).
+final class OutputFile: EncodedOutput {
     private var context: UnsafeMutablePointer<AVFormatContext>?
     private var finished = false
     let path: String
 
-    init(path: String) throws(MediaError) {
+    init(path: String, format: String = "mp4") throws(MediaError) {
         self.path = path
-        let status = avformat_alloc_output_context2(&context, nil, "mp4", path)
+        let status = avformat_alloc_output_context2(&context, nil, format, path)
         guard status >= 0, let context else { throw MediaError(.internal, "\(FFmpegError(code: status, call: "creating the MP4 muxer"))") }
         let opened = avio_open(&context.pointee.pb, path, AVIO_FLAG_WRITE)
         guard opened >= 0 else { throw MediaError(.internal, "\(FFmpegError(code: opened, call: "creating \(path)"))") }

@@ -14,8 +14,33 @@ public struct VideoInfo: Sendable, Codable, Equatable {
     public var frameRate: Double?
     /// Clockwise degrees the display matrix asked for (applied to the pixels).
     public var rotation: Int
+    /// Video frames decoded (before any frame-rate cap drops some).
+    public var frameCount: Int? = nil
+    /// Bits per second of each stream (declared, else measured from its packets).
+    public var videoBitRate: Int? = nil
+    public var audioBitRate: Int? = nil
+    public var audioChannels: Int? = nil
+    public var audioSampleRate: Int? = nil
+    /// The stream's colour matrix (`bt709`, `bt2020nc`, …) when tagged.
+    public var colorSpace: String? = nil
+    /// The container's `creation_time`, and camera tags (phones write them).
+    public var captureTime: String? = nil
+    public var cameraMake: String? = nil
+    public var cameraModel: String? = nil
+    /// True when the container had a location tag (never copied to the outputs).
+    public var locationRemoved: Bool? = nil
+    /// `pq` or `hlg` when the source is HDR (its frames were tone-mapped to SDR BT.709); nil: SDR.
+    public var hdrTransfer: String? = nil
+    /// Bits per sample of the decoder's pixel format (8, 10, 12).
+    public var bitDepth: Int? = nil
+    /// True when frames were tone-mapped from HDR to SDR.
+    public var toneMapped: Bool = false
 
-    enum CodingKeys: String, CodingKey { case container, durationSeconds, width, height, videoCodec, audioCodec, bitRate, frameRate, rotation }
+    enum CodingKeys: String, CodingKey {
+        case container, durationSeconds, width, height, videoCodec, audioCodec, bitRate, frameRate, rotation
+        case frameCount, videoBitRate, audioBitRate, audioChannels, audioSampleRate, colorSpace, captureTime, cameraMake, cameraModel, locationRemoved
+        case hdrTransfer, bitDepth, toneMapped
+    }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
@@ -28,6 +53,19 @@ public struct VideoInfo: Sendable, Codable, Equatable {
         try c.encodeIfPresent(bitRate, forKey: .bitRate)
         try c.encodeIfPresent(frameRate, forKey: .frameRate)
         try c.encode(rotation, forKey: .rotation)
+        try c.encodeIfPresent(frameCount, forKey: .frameCount)
+        try c.encodeIfPresent(videoBitRate, forKey: .videoBitRate)
+        try c.encodeIfPresent(audioBitRate, forKey: .audioBitRate)
+        try c.encodeIfPresent(audioChannels, forKey: .audioChannels)
+        try c.encodeIfPresent(audioSampleRate, forKey: .audioSampleRate)
+        try c.encodeIfPresent(colorSpace, forKey: .colorSpace)
+        try c.encodeIfPresent(captureTime, forKey: .captureTime)
+        try c.encodeIfPresent(cameraMake, forKey: .cameraMake)
+        try c.encodeIfPresent(cameraModel, forKey: .cameraModel)
+        try c.encodeIfPresent(locationRemoved, forKey: .locationRemoved)
+        try c.encode(hdrTransfer, forKey: .hdrTransfer)  // null: SDR
+        try c.encodeIfPresent(bitDepth, forKey: .bitDepth)
+        try c.encode(toneMapped, forKey: .toneMapped)
     }
 }
 
@@ -82,6 +120,10 @@ final class Transcoder {
     private var outputEnd = 0.0
     private var lastKept: Double?
     private var keptFrames = 0
+    /// Facts for the status: every decoded video frame, and packet bytes per stream.
+    private var decodedFrames = 0
+    private var videoBytes = 0
+    private var audioBytes = 0
     private var decodeErrors = 0
     private var posterAt = 0.0
     private var poster: Pixels?
@@ -94,27 +136,11 @@ final class Transcoder {
     func run() throws(MediaError) -> Result {
         var clock = Stopwatch()
         let context = input.context
-        // What the header declares is checked before any frame is decoded (probing decodes some).
-        try checkHeader()
-        let probed: Int32 = withProbeOptions(count: Int(context.pointee.nb_streams)) { avformat_find_stream_info(context, $0) }
-        guard probed >= 0 else {
-            throw MediaError(.corrupt, "the \(input.formatName) file's streams cannot be identified")
-        }
-        try checkHeader()
-        let streams = input.streams
-        let videoIndex = av_find_best_stream(context, AVMEDIA_TYPE_VIDEO, -1, -1, nil, 0)
-        guard videoIndex >= 0 else {
-            if av_find_best_stream(context, AVMEDIA_TYPE_AUDIO, -1, -1, nil, 0) >= 0 {
-                throw MediaError(.unsupported, "audio-only files are not processed (the file has an audio stream and no video)")
-            }
-            throw MediaError(.corrupt, "the file has no video stream")
-        }
-        let audioIndex = av_find_best_stream(context, AVMEDIA_TYPE_AUDIO, -1, videoIndex, nil, 0)
-        for stream in streams where stream.pointee.index != videoIndex && stream.pointee.index != audioIndex {
-            stream.pointee.discard = AVDISCARD_ALL  // subtitles, data, extra tracks: never read
-        }
-        let videoStream = streams[Int(videoIndex)]
-        let audioStream = audioIndex >= 0 ? streams[Int(audioIndex)] : nil
+        let selected = try input.selectStreams(limits: limits)
+        let videoIndex = selected.videoIndex
+        let audioIndex = selected.audioIndex
+        let videoStream = selected.video
+        let audioStream = selected.audio
 
         video = try VideoPath(stream: videoStream, context: context, tier: tier, limits: limits, threads: profile.threads)
         if let audioStream {
@@ -142,8 +168,10 @@ final class Transcoder {
             if status < 0 { break }
             defer { av_packet_unref(packet.pointer) }
             if packet.pointer.pointee.stream_index == videoIndex {
+                videoBytes += Int(packet.pointer.pointee.size)
                 try decode(packet.pointer, with: video.decoder.pointer) { (frame) throws(MediaError) in try self.videoFrame(frame) }
             } else if let audio, packet.pointer.pointee.stream_index == audioIndex {
+                audioBytes += Int(packet.pointer.pointee.size)
                 try decode(packet.pointer, with: audio.decoder.pointer) { (frame) throws(MediaError) in try self.audioFrame(frame, audio) }
             }
         }
@@ -162,11 +190,17 @@ final class Transcoder {
         try output.finish()
         let transcode = clock.lap()
 
-        let info = VideoInfo(
+        var info = VideoInfo(
             container: input.containerName, durationSeconds: duration, width: Int(videoStream.pointee.codecpar.pointee.width),
             height: Int(videoStream.pointee.codecpar.pointee.height), videoCodec: String(cString: avcodec_get_name(videoStream.pointee.codecpar.pointee.codec_id)),
             audioCodec: audioStream.map { String(cString: avcodec_get_name($0.pointee.codecpar.pointee.codec_id)) },
             bitRate: context.pointee.bit_rate > 0 ? Int(context.pointee.bit_rate) : nil, frameRate: video.frameRate, rotation: video.rotation)
+        addFacts(to: &info, video: videoStream, audio: audioStream, duration: duration)
+        info.hdrTransfer = video.dynamicRange.hdrTransfer?.rawValue
+        info.bitDepth = video.dynamicRange.bitDepth
+        info.toneMapped = video.dynamicRange.toneMappedFrames > 0
+        var timings = ["probe": timingsOpen, "transcode": transcode]
+        timings["toneMap"] = video.dynamicRange.seconds  // only when a filter graph was built (HDR)
         return Result(
             info: info, width: video.outputWidth, height: video.outputHeight, durationSeconds: videoEnd, poster: poster ?? firstFrame,
             samples: samples,
@@ -175,40 +209,10 @@ final class Transcoder {
                     thumbnails: $0.thumbnails, interval: $0.interval, duration: max(videoEnd, outputEnd), tileWidth: tile.width, tileHeight: tile.height,
                     columns: profile.storyboard.columns)
             },
-            timings: ["probe": timingsOpen, "transcode": transcode])
+            timings: timings)
     }
 
     private var timingsOpen = 0.0
-
-    /// Stream count, duration and frame sizes as declared.
-    private func checkHeader() throws(MediaError) {
-        let streams = input.streams
-        guard streams.count <= limits.maxStreams else {
-            throw MediaError(.limit, "stream limit: \(streams.count) streams is over the limit of \(limits.maxStreams)")
-        }
-        if let duration = input.durationSeconds, duration > limits.maxDurationSeconds {
-            throw MediaError(.limit, "duration limit: \(Int(duration)) s is over the limit of \(Int(limits.maxDurationSeconds)) s")
-        }
-        for stream in streams where stream.pointee.codecpar.pointee.codec_type == AVMEDIA_TYPE_VIDEO {
-            let width = Int(stream.pointee.codecpar.pointee.width)
-            let height = Int(stream.pointee.codecpar.pointee.height)
-            let (pixels, overflow) = width.multipliedReportingOverflow(by: height)
-            if overflow || pixels > limits.maxPixels {
-                throw MediaError(.limit, "pixel limit: \(width)×\(height) frames are over \(limits.maxPixels / 1_000_000) MP")
-            }
-        }
-    }
-
-    /// Per-stream decoder options for probing: the pixel limit and the decoder allowlist.
-    private func withProbeOptions<R>(count: Int, _ body: (UnsafeMutablePointer<OpaquePointer?>?) -> R) -> R {
-        var dictionaries = [OpaquePointer?](repeating: nil, count: max(1, count))
-        for index in dictionaries.indices {
-            av_dict_set(&dictionaries[index], "max_pixels", "\(limits.maxPixels)", 0)
-            av_dict_set(&dictionaries[index], "codec_whitelist", SafeInput.allowedDecoderNames, 0)
-        }
-        defer { for index in dictionaries.indices { av_dict_free(&dictionaries[index]) } }
-        return dictionaries.withUnsafeMutableBufferPointer { body($0.baseAddress) }
-    }
 
     private func checkLimits() throws(MediaError) {
         try cancel.check()
@@ -269,6 +273,7 @@ final class Transcoder {
     // MARK: Video
 
     private func videoFrame(_ frame: UnsafeMutablePointer<AVFrame>) throws(MediaError) {
+        decodedFrames += 1
         var timestamp = frame.pointee.best_effort_timestamp
         if timestamp == CFFMPEG_NOPTS_VALUE { timestamp = video.lastTimestamp.map { $0 + 1 } ?? video.startPts }
         video.lastTimestamp = timestamp
@@ -286,7 +291,8 @@ final class Transcoder {
             if seconds - lastKept < interval - tolerance { return }
         }
         lastKept = seconds
-        let picture = try video.picture(from: frame)
+        // PQ/HLG frames tone-mapped to SDR BT.709 (at their size); SDR frames as they are.
+        let picture = try video.picture(from: try video.dynamicRange.standard(frame))
         picture.pointee.pts = pts
         picture.pointee.pict_type = AV_PICTURE_TYPE_NONE
         keptFrames += 1
@@ -309,6 +315,21 @@ final class Transcoder {
         if let thumbnails, let slots = storyboard?.slots(at: seconds), slots > 0 {
             storyboard?.add(try thumbnails.pixels(of: picture), slots: slots)
         }
+    }
+
+    /// The facts beyond the transcode's own (`VideoFacts`), and what this run counted.
+    private func addFacts(to info: inout VideoInfo, video: UnsafeMutablePointer<AVStream>, audio: UnsafeMutablePointer<AVStream>?, duration: Double?) {
+        let facts = VideoFacts(context: input.context, video: video, audio: audio)
+        info.frameCount = decodedFrames
+        info.videoBitRate = VideoFacts.bitRate(video, bytes: videoBytes, seconds: duration)
+        info.audioBitRate = VideoFacts.bitRate(audio, bytes: audioBytes, seconds: duration)
+        info.audioChannels = facts.audioChannels
+        info.audioSampleRate = facts.audioSampleRate
+        info.colorSpace = facts.colorSpace
+        info.captureTime = facts.captureTime
+        info.cameraMake = facts.cameraMake
+        info.cameraModel = facts.cameraModel
+        info.locationRemoved = facts.locationRemoved
     }
 
     // MARK: Audio

@@ -30,9 +30,9 @@ final class VideoPath {
     var encoder: Owned<AVCodecContext>?
     var outputStream: UnsafeMutablePointer<AVStream>?
     var lastTimestamp: Int64?
-    private let converter: FrameConverter
-    private var scaled: Owned<AVFrame>?
-    private var rotated: Owned<AVFrame>?
+    private let pictures: PictureConverter
+    /// HDR frames to SDR before anything else sees them (`standard(_:)`); SDR frames pass as they are.
+    let dynamicRange: DynamicRange
 
     init(stream: UnsafeMutablePointer<AVStream>, context: UnsafeMutablePointer<AVFormatContext>, tier: VideoProfile.Tier, limits: VideoLimits, threads: Int)
         throws(MediaError)
@@ -70,7 +70,17 @@ final class VideoPath {
         let fitted = VideoProfile.fit(width: width, height: height, box: (tier.maxWidth, tier.maxHeight))
         scaledWidth = fitted.width
         scaledHeight = fitted.height
-        converter = FrameConverter(width: fitted.width, height: fitted.height, format: AV_PIX_FMT_YUV420P)
+        pictures = PictureConverter(scaledWidth: fitted.width, scaledHeight: fitted.height, rotation: rotation)
+        dynamicRange = DynamicRange(stream: parameters, threads: threads, maxPixels: limits.maxPixels)
+    }
+
+    /// The source's frame rate as a fraction (0/0 when unknown).
+    var nominalFrameRate: AVRational { frameRateRational }
+
+    /// The source's pixel aspect, turned with the picture (0/1 when the source has none).
+    var turnedSampleAspect: AVRational {
+        guard sampleAspect.num > 0, sampleAspect.den > 0 else { return AVRational(num: 0, den: 1) }
+        return rotation == 90 || rotation == 270 ? AVRational(num: sampleAspect.den, den: sampleAspect.num) : sampleAspect
     }
 
     /// Clockwise degrees (0, 90, 180, 270) from the stream's display matrix.
@@ -84,33 +94,70 @@ final class VideoPath {
     }
 
     func openEncoder(for output: OutputFile, tier: VideoProfile.Tier, threads: Int) throws(MediaError) {
+        let encoder = try Self.openX264(
+            width: outputWidth, height: outputHeight, timeBase: timeBase, frameRate: frameRateRational, sampleAspect: turnedSampleAspect,
+            threads: threads, globalHeader: output.needsGlobalHeader, options: [("preset", tier.preset), ("crf", "\(tier.crf)")],
+            what: "preset \(tier.preset), crf \(tier.crf)")
+        self.encoder = encoder
+        outputStream = try output.addStream(from: encoder.pointer)
+    }
+
+    /// An opened libx264 encoder of 8-bit BT.709 limited-range `yuv420p` pictures at the given size.
+    static func openX264(
+        width: Int, height: Int, timeBase: AVRational, frameRate: AVRational, sampleAspect: AVRational, threads: Int, globalHeader: Bool,
+        options entries: [(String, String)], what: String
+    ) throws(MediaError) -> Owned<AVCodecContext> {
         guard let codec = avcodec_find_encoder_by_name("libx264") else { throw MediaError(.internal, "this FFmpeg build has no libx264") }
         let encoder = try Owned.codec(codec)
         let e = encoder.pointer
-        e.pointee.width = Int32(outputWidth)
-        e.pointee.height = Int32(outputHeight)
+        e.pointee.width = Int32(width)
+        e.pointee.height = Int32(height)
         e.pointee.pix_fmt = AV_PIX_FMT_YUV420P
         e.pointee.time_base = timeBase
-        if frameRateRational.num > 0, frameRateRational.den > 0 { e.pointee.framerate = frameRateRational }
-        if sampleAspect.num > 0, sampleAspect.den > 0 {
-            e.pointee.sample_aspect_ratio = rotation == 90 || rotation == 270 ? AVRational(num: sampleAspect.den, den: sampleAspect.num) : sampleAspect
-        }
+        if frameRate.num > 0, frameRate.den > 0 { e.pointee.framerate = frameRate }
+        if sampleAspect.num > 0, sampleAspect.den > 0 { e.pointee.sample_aspect_ratio = sampleAspect }
         e.pointee.color_primaries = AVCOL_PRI_BT709
         e.pointee.color_trc = AVCOL_TRC_BT709
         e.pointee.colorspace = AVCOL_SPC_BT709
         e.pointee.color_range = AVCOL_RANGE_MPEG
         e.pointee.thread_count = Int32(threads)
-        if output.needsGlobalHeader { e.pointee.flags |= AV_CODEC_FLAG_GLOBAL_HEADER }
-        var options = Options([("preset", tier.preset), ("crf", "\(tier.crf)")])
+        if globalHeader { e.pointee.flags |= AV_CODEC_FLAG_GLOBAL_HEADER }
+        var options = Options(entries)
         let opened = avcodec_open2(e, codec, &options.dictionary)
-        guard opened >= 0 else { throw MediaError(.internal, "\(FFmpegError(code: opened, call: "opening libx264 (preset \(tier.preset), crf \(tier.crf))"))") }
-        self.encoder = encoder
-        outputStream = try output.addStream(from: e)
+        guard opened >= 0 else { throw MediaError(.internal, "\(FFmpegError(code: opened, call: "opening libx264 (\(what))"))") }
+        return encoder
     }
 
     /// The frame to encode: the decoded one when it already is 8-bit BT.709 `yuv420p` at the output
     /// size, otherwise a converted (and rotated) copy in reused buffers.
     func picture(from frame: UnsafeMutablePointer<AVFrame>) throws(MediaError) -> UnsafeMutablePointer<AVFrame> {
+        try pictures.picture(from: frame, sampleAspect: encoder?.pointer.pointee.sample_aspect_ratio ?? AVRational(num: 0, den: 1))
+    }
+}
+
+/// Decoded frames to encoder pictures: 8-bit BT.709 limited-range `yuv420p` at one size, turned as
+/// the display matrix says. One per encoder (its buffers are reused from frame to frame).
+final class PictureConverter {
+    /// Before rotation.
+    let scaledWidth: Int
+    let scaledHeight: Int
+    let rotation: Int
+    var outputWidth: Int { rotation == 90 || rotation == 270 ? scaledHeight : scaledWidth }
+    var outputHeight: Int { rotation == 90 || rotation == 270 ? scaledWidth : scaledHeight }
+    private let converter: FrameConverter
+    private var scaled: Owned<AVFrame>?
+    private var rotated: Owned<AVFrame>?
+
+    init(scaledWidth: Int, scaledHeight: Int, rotation: Int) {
+        self.scaledWidth = scaledWidth
+        self.scaledHeight = scaledHeight
+        self.rotation = rotation
+        converter = FrameConverter(width: scaledWidth, height: scaledHeight, format: AV_PIX_FMT_YUV420P)
+    }
+
+    /// The frame to encode: `frame` itself when it already is 8-bit BT.709 `yuv420p` at the output
+    /// size, otherwise a converted (and rotated) copy in reused buffers, tagged with `sampleAspect`.
+    func picture(from frame: UnsafeMutablePointer<AVFrame>, sampleAspect: AVRational) throws(MediaError) -> UnsafeMutablePointer<AVFrame> {
         var matrix = frame.pointee.colorspace
         if matrix == AVCOL_SPC_UNSPECIFIED || matrix == AVCOL_SPC_RGB {
             // Untagged: HD is BT.709, SD is BT.601 (what players assume).
@@ -136,7 +183,7 @@ final class VideoPath {
             picture = target
         }
         if picture != frame {
-            picture.pointee.sample_aspect_ratio = encoder?.pointer.pointee.sample_aspect_ratio ?? AVRational(num: 0, den: 1)
+            picture.pointee.sample_aspect_ratio = sampleAspect
         }
         return picture
     }

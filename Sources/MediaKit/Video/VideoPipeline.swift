@@ -4,7 +4,8 @@ import ZIPFoundation
 
 /// One file the video pipeline wrote into the work directory.
 public struct MediaFile: Sendable, Codable, Equatable {
-    /// `video.mp4`, `poster.webp`, `storyboard.webp`, `storyboard.vtt`, `frames.zip`: fixed names, so a rerun overwrites, never adds.
+    /// `video.mp4`, `poster.webp`, `storyboard.webp`, `storyboard.vtt`, `frames.zip`, `hls/master.m3u8`:
+    /// fixed names, so a rerun overwrites, never adds.
     public var name: String
     public var contentType: String
     public var path: String
@@ -12,8 +13,17 @@ public struct MediaFile: Sendable, Codable, Equatable {
     public var width: Int?
     public var height: Int?
     public var durationSeconds: Double?
+    /// The picture's ThumbHash placeholder (image outputs and the poster).
+    public var placeholder: ThumbHash.Placeholder?
+    /// Files that belong to this output and are uploaded with it, each under its own `name` (relative
+    /// to the job, like this one's), but not listed as outputs: the HLS ladder's media playlists,
+    /// init segments and segments, whose output is `hls/master.m3u8`. nil for every other output.
+    public var companions: [MediaFile]?
 
-    public init(name: String, contentType: String, path: String, bytes: Int, width: Int? = nil, height: Int? = nil, durationSeconds: Double? = nil) {
+    public init(
+        name: String, contentType: String, path: String, bytes: Int, width: Int? = nil, height: Int? = nil, durationSeconds: Double? = nil,
+        placeholder: ThumbHash.Placeholder? = nil, companions: [MediaFile]? = nil
+    ) {
         self.name = name
         self.contentType = contentType
         self.path = path
@@ -21,6 +31,8 @@ public struct MediaFile: Sendable, Codable, Equatable {
         self.width = width
         self.height = height
         self.durationSeconds = durationSeconds
+        self.placeholder = placeholder
+        self.companions = companions
     }
 }
 
@@ -28,12 +40,12 @@ public struct MediaFile: Sendable, Codable, Equatable {
 public struct VideoResult: Sendable {
     public var outputs: [MediaFile]
     public var info: VideoInfo
-    /// Seconds per stage: `probe`, `transcode`, `stills`.
+    /// Seconds per stage: `probe`, `transcode`, `stills`, `hls` (the ladder, when on).
     public var timings: [String: Double]
 }
 
 /// Videos to web MP4s (H.264 + AAC, fast start), a WebP poster, a scrub-bar storyboard (WebP sheet
-/// + WebVTT) and optional frame samples.
+/// + WebVTT), optional frame samples and an optional HLS ladder (`hls/`, `HLSLadder`).
 /// Works from a file on disk and writes its outputs next to each other in `workDirectory`, so
 /// memory does not grow with the video.
 public enum VideoPipeline {
@@ -61,6 +73,8 @@ public enum VideoPipeline {
         let framesPath = (workDirectory as NSString).appendingPathComponent("frames.zip")
         let sheetPath = (workDirectory as NSString).appendingPathComponent(storyboardSheet)
         let cuesPath = (workDirectory as NSString).appendingPathComponent("storyboard.vtt")
+        let ladderPath = (workDirectory as NSString).appendingPathComponent(HLSLadder.directoryName)
+        let deadline = ContinuousClock.now + .milliseconds(Int64(limits.video.maxJobSeconds * 1000))
         do {
             var clock = Stopwatch()
             let input = try SafeInput(path: inputPath, limits: limits.video)
@@ -77,7 +91,9 @@ public enum VideoPipeline {
                 let data = try WebPCodec.encode(poster, quality: profile.poster.quality, method: 4)
                 try write(data, to: posterPath)
                 outputs.append(
-                    MediaFile(name: "poster.webp", contentType: "image/webp", path: posterPath, bytes: data.count, width: poster.width, height: poster.height))
+                    MediaFile(
+                        name: "poster.webp", contentType: "image/webp", path: posterPath, bytes: data.count, width: poster.width, height: poster.height,
+                        placeholder: try ThumbHash.placeholder(of: poster)))
             }
             if let storyboard = result.storyboard, !storyboard.thumbnails.isEmpty {
                 let layout = storyboard.layout
@@ -99,9 +115,24 @@ public enum VideoPipeline {
             }
             var timings = result.timings
             timings["stills"] = clock.lap()
+            if profile.hls.enabled {
+                // A second pass over the file: one decode feeding every rung (the MP4 above stays as it is).
+                let ladder = try HLSLadder(
+                    input: try SafeInput(path: inputPath, limits: limits.video), parent: workDirectory, profile: profile, limits: limits.video,
+                    cancel: cancel, deadline: deadline
+                ).run()
+                let top = ladder.variants.first
+                outputs.append(
+                    MediaFile(
+                        name: ladder.master.name, contentType: ladder.master.contentType, path: ladder.master.path, bytes: ladder.master.bytes,
+                        width: top?.width, height: top?.height, durationSeconds: ladder.durationSeconds,
+                        companions: ladder.files.map { MediaFile(name: $0.name, contentType: $0.contentType, path: $0.path, bytes: $0.bytes) }))
+                timings["hls"] = clock.lap()
+            }
             return VideoResult(outputs: outputs, info: result.info, timings: timings)
         } catch {
             for path in [videoPath, posterPath, sheetPath, cuesPath, framesPath] { unlink(path) }
+            try? FileManager.default.removeItem(atPath: ladderPath)
             throw error
         }
     }

@@ -100,6 +100,8 @@ public struct VideoProfile: Codable, Sendable, Equatable {
     public var storyboard: Storyboard
     /// Codec threads per job (decoder and x264); 0 lets each library pick from the core count.
     public var threads: Int
+    /// The HLS ladder (`hls/`; off by default).
+    public var hls: HLS
 
     /// The original design: under 10 MB keep the resolution up to 1080p at CRF 23; 10–50 MB fit
     /// 854×480 at CRF 25; larger files fit 1280×720 at CRF 27 with the `fast` preset.
@@ -111,7 +113,7 @@ public struct VideoProfile: Codable, Sendable, Equatable {
 
     public init(
         tiers: [Tier] = VideoProfile.standardTiers, maxFrameRate: Double = 60, audio: Audio = .init(), poster: Poster = .init(),
-        frameSamples: FrameSamples? = nil, storyboard: Storyboard = .init(), threads: Int = 0
+        frameSamples: FrameSamples? = nil, storyboard: Storyboard = .init(), threads: Int = 0, hls: HLS = .off
     ) {
         self.tiers = tiers
         self.maxFrameRate = maxFrameRate
@@ -120,9 +122,10 @@ public struct VideoProfile: Codable, Sendable, Equatable {
         self.frameSamples = frameSamples
         self.storyboard = storyboard
         self.threads = threads
+        self.hls = hls
     }
 
-    enum CodingKeys: String, CodingKey { case tiers, maxFrameRate, audio, poster, frameSamples, storyboard, threads }
+    enum CodingKeys: String, CodingKey { case tiers, maxFrameRate, audio, poster, frameSamples, storyboard, threads, hls }
 
     public init(from decoder: any Decoder) throws {
         let d = VideoProfile()
@@ -139,6 +142,8 @@ public struct VideoProfile: Codable, Sendable, Equatable {
             storyboard = try c.decodeIfPresent(Storyboard.self, forKey: .storyboard) ?? d.storyboard
         }
         threads = try c.decodeIfPresent(Int.self, forKey: .threads) ?? d.threads
+        // Absent or null: off.
+        hls = try c.decodeIfPresent(HLS.self, forKey: .hls) ?? d.hls
     }
 
     /// The tier for an input of `inputBytes`.

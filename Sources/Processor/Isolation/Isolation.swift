@@ -62,7 +62,8 @@ struct MediaRunner: Sendable {
     /// Removes what a failed child left in its output directory.
     static func clean(_ directory: String) {
         for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] {
-            unlink((directory as NSString).appendingPathComponent(name))
+            // Files, and folders of files (the HLS ladder's `hls/`).
+            try? FileManager.default.removeItem(atPath: (directory as NSString).appendingPathComponent(name))
         }
     }
 }

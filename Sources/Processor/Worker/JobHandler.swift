@@ -51,7 +51,7 @@ struct JobHandler: Sendable {
         logger[metadataKey: "job.id"] = "\(job.jobId)"
         logger[metadataKey: "trace.id"] = "\(job.traceId)"
         if let tenant = job.tenant { logger[metadataKey: "tenant"] = "\(tenant)" }
-        let media = job.input.mediaType.hasPrefix("video/") ? "video" : "image"
+        let media = job.input.mediaType.hasPrefix("video/") ? "video" : job.input.mediaType.hasPrefix("audio/") ? "audio" : "image"
         do {
             // Bound as the task's logger too: StorageKit's own lines (retries, failed calls) for this
             // job carry its job id and trace id.
@@ -118,13 +118,17 @@ struct JobHandler: Sendable {
             var outputs: [JobStatus.Output] = []
             for output in produced.outputs {
                 try Task.checkCancellation()  // a lost lease cancels us: no further outputs
+                // An output's companions first (the HLS ladder's playlists and segments under
+                // `hls/`), so the output that names them (`hls/master.m3u8`) is there only when they are.
+                if let companions = output.companions { try await uploadCompanions(companions, of: job) }
                 let blob = "\(job.jobId)/\(output.name)"
                 let options = BlobUploadOptions(contentType: output.contentType, cacheControl: "public, max-age=31536000, immutable")
                 _ = try await blobs.upload(names.processedContainer, blob, fromFile: output.path, options: options)
                 outputs.append(
                     .init(
                         name: output.name, contentType: output.contentType, bytes: output.bytes, width: output.width, height: output.height,
-                        durationSeconds: output.durationSeconds, container: names.processedContainer, blob: blob))
+                        durationSeconds: output.durationSeconds, container: names.processedContainer, blob: blob,
+                        thumbHash: output.placeholder?.hash, averageColor: output.placeholder?.averageColor))
             }
             timings["upload"] = clock.lap()
             ProcessorMetrics.stage("upload", seconds: timings["upload"]!)
@@ -145,6 +149,25 @@ struct JobHandler: Sendable {
             return .succeeded
         } catch {
             return try await settle(error, message: message, attempt: attempt, lease: lease, logger: logger)
+        }
+    }
+
+    /// Uploads files that go with an output (each under `{jobId}/{name}`, not listed in the status),
+    /// four at a time.
+    private func uploadCompanions(_ files: [MediaFile], of job: MediaJob) async throws {
+        let blobs = self.blobs
+        let container = names.processedContainer
+        let jobId = job.jobId
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (index, file) in files.enumerated() {
+                if index >= 4 { try await group.next() }  // at most four at once
+                group.addTask {
+                    try Task.checkCancellation()
+                    let options = BlobUploadOptions(contentType: file.contentType, cacheControl: "public, max-age=31536000, immutable")
+                    _ = try await blobs.upload(container, "\(jobId)/\(file.name)", fromFile: file.path, options: options)
+                }
+            }
+            try await group.waitForAll()
         }
     }
 
@@ -172,9 +195,8 @@ struct JobHandler: Sendable {
             throw PermanentJobFailure(code: "input_missing", reason: "the uploaded file \(job.input.container)/\(job.input.blob) no longer exists (\(error.code))")
         }
         guard let type = MediaType.sniff(head.bytes.readableBytesView) else {
-            throw MediaError(.unsupported, "not a supported image or video format")
+            throw MediaError(.unsupported, "not a supported image, video or audio format")
         }
-        if type.kind == .audio { throw MediaError(.unsupported, MediaType.audioRefusal) }
         let cap = limits.maxInputBytes(isImage: type.kind == .image)
         let size = max(head.properties.contentLength, job.input.bytes)
         if size > cap {
@@ -193,12 +215,8 @@ struct JobHandler: Sendable {
         record(report.timings, into: &timings)
         return Produced(
             outputs: report.outputs,
-            media: report.media.map { info in
-                JobStatus.SourceMedia(
-                    container: info.container, durationSeconds: info.durationSeconds, width: info.width, height: info.height,
-                    videoCodec: info.videoCodec, audioCodec: info.audioCodec, bitRate: info.bitRate, frameRate: info.frameRate,
-                    rotation: info.rotation)
-            })
+            media: report.media.map(JobStatus.SourceMedia.init(video:)) ?? report.image.map(JobStatus.SourceMedia.init(image:))
+                ?? report.audio.map(JobStatus.SourceMedia.init(audio:)))
     }
 
     private func verify(md5: String, of job: MediaJob) throws {
