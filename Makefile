@@ -15,10 +15,11 @@ RELEASE      := -c release --static-swift-stdlib
 # Debian packages the build, the tests and the benchmarks use: prometheus (its server and promtool
 # run the alert rules' tests, make test-monitoring); real photos (mate-backgrounds),
 # headless Chromium for the page test, the ffmpeg CLI to make and inspect media, strace (video D4:
-# nothing outside the job is opened), heif-enc (a HEIC test photo), djpeg (the reference for damaged JPEGs); the codec -dev packages.
+# nothing outside the job is opened), heif-enc (a HEIC test photo), djpeg (the reference for damaged JPEGs), avifdec (reads the AVIF rendition's
+# colour tags); the codec -dev packages.
 APT_PACKAGES := curl ca-certificates procps time psmisc libxml2 python3-venv pkg-config \
                 mate-backgrounds gnome-backgrounds chromium chromium-driver ffmpeg \
-                strace rclone libheif-examples libjpeg-turbo-progs libjpeg62-turbo-dev libpng-dev libwebp-dev libgif-dev libheif-dev libexif-dev liblcms2-dev \
+                strace rclone libheif-examples libjpeg-turbo-progs libjpeg62-turbo-dev libpng-dev libwebp-dev libgif-dev libheif-dev libexif-dev liblcms2-dev libavif-dev libavif-bin \
                 libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev \
                 prometheus
 

@@ -99,6 +99,8 @@ let package = Package(
             name: "CFFmpeg", pkgConfig: "libavformat libavcodec libavutil libswscale libswresample",
             providers: [.apt(["libavformat-dev", "libavcodec-dev", "libavutil-dev", "libswscale-dev", "libswresample-dev"])]),
         .systemLibrary(name: "CHeif", pkgConfig: "libheif", providers: [.apt(["libheif-dev"])]),
+        // AVIF is written, never read: libavif encodes the optional `image.avif` rendition.
+        .systemLibrary(name: "CAVIF", pkgConfig: "libavif", providers: [.apt(["libavif-dev"])]),
         .target(
             name: "CMediaShims",
             linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("exif"), .linkedLibrary("lcms2"), .linkedLibrary("gif")]
@@ -106,7 +108,7 @@ let package = Package(
         .target(
             name: "MediaKit",
             dependencies: [
-                "CFFmpeg", "CHeif", "CMediaShims", "CPNG", "CWebP",
+                "CAVIF", "CFFmpeg", "CHeif", "CMediaShims", "CPNG", "CWebP",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ],
@@ -249,7 +251,7 @@ let package = Package(
         .testTarget(
             name: "ProcessorTests",
             dependencies: [
-                "MediaKit", "Processor", "QueueKit", "StorageKit", "TestSupport",
+                "CAVIF", "MediaKit", "Processor", "QueueKit", "StorageKit", "TestSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Configuration", package: "swift-configuration"),
             ],

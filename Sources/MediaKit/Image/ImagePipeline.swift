@@ -150,6 +150,16 @@ public enum ImagePipeline {
             outputs.append(try thumbnail(still, size: size, quality: profile.thumbnailQuality))
         }
         timings["encode"] = clock.lap()
+        if profile.avif.enabled {
+            try cancel.check()
+            outputs.insert(
+                MediaOutput(
+                    name: "image.avif", contentType: "image/avif",
+                    data: try AVIFCodec.encode(still, quality: profile.avif.quality, speed: profile.avif.speed, threads: profile.avif.threads),
+                    width: still.width, height: still.height),
+                at: 1)
+            timings["avif"] = clock.lap()
+        }
         return ImageResult(outputs: outputs, format: format, sourceWidth: sourceSize.0, sourceHeight: sourceSize.1, convertedProfile: converted, timings: timings)
     }
 
@@ -206,7 +216,7 @@ public enum ImagePipeline {
     /// The codec libraries this build links, for the start-up log (and the library floor check).
     public static var libraryVersions: [String: String] {
         ["libjpeg-turbo": JPEGCodec.version, "libpng": PNGCodec.version, "libwebp": WebPCodec.version, "libswscale": Scaler.version,
-         "giflib": GIFCodec.version, "libheif": HEIFCodec.version].merging(Scaler.ffmpegVersions) { a, _ in a }
+         "giflib": GIFCodec.version, "libheif": HEIFCodec.version, "libavif": AVIFCodec.version].merging(Scaler.ffmpegVersions) { a, _ in a }
     }
 }
 

@@ -20,6 +20,47 @@ public struct ImageProfile: Codable, Sendable, Equatable {
         }
     }
 
+    /// The AVIF rendition (`image.avif`, beside `image.webp`; off unless a profile turns it on).
+    public struct AVIF: Codable, Sendable, Equatable {
+        /// Write `image.avif` (stills only: an animation keeps its animated WebP alone).
+        public var enabled: Bool
+        /// 0 (worst) … 100 (lossless quantization), mapped onto libavif 0.11's quantizers as
+        /// libavif 1.x maps its `quality`: quantizer = round((100 − quality) × 63 / 100), used as
+        /// both the minimum and the maximum (constant quality). 60 gives about the SSIM of WebP q85
+        /// on photos (`bench/images.sh`).
+        public var quality: Int
+        /// libaom speed, 0 (slowest, smallest) … 10 (fastest).
+        public var speed: Int
+        /// Encoder threads; 0 for one per core (as `video.threads`).
+        public var threads: Int
+        public init(enabled: Bool = false, quality: Int = 60, speed: Int = 6, threads: Int = 0) {
+            self.enabled = enabled
+            self.quality = quality
+            self.speed = speed
+            self.threads = threads
+        }
+
+        enum CodingKeys: String, CodingKey { case enabled, quality, speed, threads }
+
+        public init(from decoder: any Decoder) throws {
+            let d = AVIF()
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            enabled = try c.decodeIfPresent(Bool.self, forKey: .enabled) ?? d.enabled
+            quality = try c.decodeIfPresent(Int.self, forKey: .quality) ?? d.quality
+            speed = try c.decodeIfPresent(Int.self, forKey: .speed) ?? d.speed
+            threads = try c.decodeIfPresent(Int.self, forKey: .threads) ?? d.threads
+            guard (0...100).contains(quality) else {
+                throw DecodingError.dataCorruptedError(forKey: .quality, in: c, debugDescription: "avif.quality must be 0…100, not \(quality)")
+            }
+            guard (0...10).contains(speed) else {
+                throw DecodingError.dataCorruptedError(forKey: .speed, in: c, debugDescription: "avif.speed must be 0…10, not \(speed)")
+            }
+            guard (0...64).contains(threads) else {
+                throw DecodingError.dataCorruptedError(forKey: .threads, in: c, debugDescription: "avif.threads must be 0…64, not \(threads)")
+            }
+        }
+    }
+
     /// JPEG output settings.
     public struct JPEG: Codable, Sendable, Equatable {
         public var quality: Int
@@ -56,6 +97,8 @@ public struct ImageProfile: Codable, Sendable, Equatable {
     public var webp: WebP
     /// Also write `image.jpg` when set.
     public var jpeg: JPEG?
+    /// Also write `image.avif` when enabled (default off).
+    public var avif: AVIF
     /// Long side of the `thumb.webp` thumbnail; nil for none.
     public var thumbnailSize: Int?
     public var thumbnailQuality: Float
@@ -65,8 +108,9 @@ public struct ImageProfile: Codable, Sendable, Equatable {
 
     public init(
         maxWidth: Int = 2048, maxHeight: Int = 2048, webp: WebP = .init(), jpeg: JPEG? = nil, thumbnailSize: Int? = 320,
-        thumbnailQuality: Float = 80, tiers: [Tier] = []
+        thumbnailQuality: Float = 80, tiers: [Tier] = [], avif: AVIF = .init()
     ) {
+        self.avif = avif
         self.maxWidth = maxWidth
         self.maxHeight = maxHeight
         self.webp = webp
@@ -76,7 +120,7 @@ public struct ImageProfile: Codable, Sendable, Equatable {
         self.tiers = tiers
     }
 
-    enum CodingKeys: String, CodingKey { case maxWidth, maxHeight, webp, jpeg, thumbnailSize, thumbnailQuality, tiers }
+    enum CodingKeys: String, CodingKey { case maxWidth, maxHeight, webp, jpeg, avif, thumbnailSize, thumbnailQuality, tiers }
 
     public init(from decoder: any Decoder) throws {
         let defaults = ImageProfile()
@@ -85,6 +129,7 @@ public struct ImageProfile: Codable, Sendable, Equatable {
         maxHeight = try c.decodeIfPresent(Int.self, forKey: .maxHeight) ?? defaults.maxHeight
         webp = try c.decodeIfPresent(WebP.self, forKey: .webp) ?? defaults.webp
         jpeg = try c.decodeIfPresent(JPEG.self, forKey: .jpeg)
+        avif = try c.decodeIfPresent(AVIF.self, forKey: .avif) ?? defaults.avif
         // Absent: the default thumbnail; `null`: none.
         thumbnailSize = c.contains(.thumbnailSize) ? try c.decodeIfPresent(Int.self, forKey: .thumbnailSize) : defaults.thumbnailSize
         thumbnailQuality = try c.decodeIfPresent(Float.self, forKey: .thumbnailQuality) ?? defaults.thumbnailQuality
