@@ -20,7 +20,7 @@ RELEASE      := -c release --static-swift-stdlib
 APT_PACKAGES := curl ca-certificates procps time psmisc libxml2 python3-venv pkg-config \
                 mate-backgrounds gnome-backgrounds chromium chromium-driver ffmpeg \
                 strace rclone libheif-examples libjpeg-turbo-progs libjpeg62-turbo-dev libpng-dev libwebp-dev libgif-dev libheif-dev libexif-dev liblcms2-dev libavif-dev libavif-bin \
-                libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev \
+                libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev libavfilter-dev \
                 prometheus
 
 .PHONY: help run test deps deps-containers venv build build-release test-swift test-interop test-monitoring lint-deploy images test-images fuzz-build fuzz test-fuzz test-sanitized bench-storage bench-upload bench-images bench-video bench-isolation clean-data

@@ -145,6 +145,15 @@ CONTAINERS = {
     "hevc-aac.mp4": ["-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "log-level=error", "-tag:v", "hvc1",
                      "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "32k"],
     "h264-10bit-silent.mp4": ["-an", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p10le"],
+    # HDR (issue 17 item 5): 10-bit HEVC tagged HLG, and PQ with mastering display and content light
+    # metadata (its peak is read from them): both reach the tone-mapping filter graph.
+    "hevc-hlg-10bit.mp4": ["-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "log-level=error", "-tag:v", "hvc1",
+                           "-pix_fmt", "yuv420p10le", "-color_primaries", "bt2020", "-color_trc", "arib-std-b67", "-colorspace", "bt2020nc",
+                           "-c:a", "aac", "-b:a", "32k"],
+    "hevc-pq-10bit.mkv": ["-an", "-c:v", "libx265", "-preset", "ultrafast", "-x265-params",
+                          "log-level=error:hdr10=1:master-display=G(13250,34500)B(7500,3000)R(34000,16000)WP(15635,16450)L(40000000,50)"
+                          ":max-cll=1600,400", "-pix_fmt", "yuv420p10le", "-color_primaries", "bt2020", "-color_trc", "smpte2084",
+                          "-colorspace", "bt2020nc"],
 }
 
 
