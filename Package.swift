@@ -154,6 +154,7 @@ let package = Package(
                 .embedInCode("Resources/Web/index.html"),
                 .embedInCode("Resources/Web/app.js"),
                 .embedInCode("Resources/Web/resumable.js"),
+                .embedInCode("Resources/Web/thumbhash.js"),
                 .embedInCode("Resources/Web/app.css"),
                 .embedInCode("Resources/Web/openapi.yaml"),
             ],

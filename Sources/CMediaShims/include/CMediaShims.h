@@ -44,6 +44,21 @@ int mp_jpeg_encode(const uint8_t *pixels, int width, int height, int channels, i
 /// The EXIF orientation (1…8) in JPEG data or a raw EXIF block; 1 when absent or invalid.
 int mp_exif_orientation(const uint8_t *data, size_t size);
 
+/// What an image's EXIF says that the status document reports (GPS only as "present": its values
+/// are never read). Texts are NUL-terminated, "" when absent.
+typedef struct {
+    int orientation;                 // 1…8, 1 when absent or invalid
+    int has_gps;                     // the GPS IFD has entries
+    char make[64];
+    char model[64];
+    char date_time_original[32];     // "YYYY:MM:DD HH:MM:SS"
+    char offset_time_original[16];   // "+02:00"
+} mp_exif_facts;
+
+/// Reads `facts` from JPEG data (APP1) or a raw EXIF block ("Exif\0\0" + TIFF). Returns 1 when the
+/// data held EXIF, 0 when not (facts then hold the defaults).
+int mp_exif_read_facts(const uint8_t *data, size_t size, mp_exif_facts *facts);
+
 /// Converts pixels (RGB or RGBA, 8-bit, in place) from the given ICC profile to sRGB.
 /// Returns 0, 1 when the profile is not an RGB profile (nothing done), -1 when it is unusable.
 int mp_icc_to_srgb(const uint8_t *icc, unsigned int icc_length, uint8_t *pixels, size_t pixel_count, int channels);

@@ -62,5 +62,22 @@ enum HEIFCodec {
         }
     }
 
+    /// The primary image's luma bit depth and its EXIF block (the `Exif` item, past its 4-byte offset
+    /// to the TIFF header), for the status document's facts.
+    static func metadata(_ data: [UInt8]) throws(MediaError) -> (bitDepth: Int, exif: [UInt8]?) {
+        try withPrimaryImage(data) { handle in
+            let depth = Int(heif_image_handle_get_luma_bits_per_pixel(handle))
+            var id = heif_item_id()
+            guard heif_image_handle_get_list_of_metadata_block_IDs(handle, "Exif", &id, 1) == 1 else { return (depth, nil) }
+            let size = heif_image_handle_get_metadata_size(handle, id)
+            guard size > 4 else { return (depth, nil) }
+            var block = [UInt8](repeating: 0, count: size)
+            guard heif_image_handle_get_metadata(handle, id, &block).code == heif_error_Ok else { return (depth, nil) }
+            let skip = 4 + (Int(block[0]) << 24 | Int(block[1]) << 16 | Int(block[2]) << 8 | Int(block[3]))
+            guard skip < block.count else { return (depth, nil) }
+            return (depth, Array(block[skip...]))
+        }
+    }
+
     static var version: String { String(cString: heif_get_version()) }
 }

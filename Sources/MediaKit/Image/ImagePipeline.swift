@@ -10,14 +10,20 @@ public struct MediaOutput: Sendable {
     public var width: Int?
     public var height: Int?
     public var durationSeconds: Double?
+    /// The picture's ThumbHash placeholder (image, JPEG and thumbnail outputs).
+    public var placeholder: ThumbHash.Placeholder?
 
-    public init(name: String, contentType: String, data: [UInt8], width: Int? = nil, height: Int? = nil, durationSeconds: Double? = nil) {
+    public init(
+        name: String, contentType: String, data: [UInt8], width: Int? = nil, height: Int? = nil, durationSeconds: Double? = nil,
+        placeholder: ThumbHash.Placeholder? = nil
+    ) {
         self.name = name
         self.contentType = contentType
         self.data = data
         self.width = width
         self.height = height
         self.durationSeconds = durationSeconds
+        self.placeholder = placeholder
     }
 }
 
@@ -29,6 +35,8 @@ public struct ImageResult: Sendable {
     public var sourceHeight: Int
     /// The embedded colour profile that was converted to sRGB, if any.
     public var convertedProfile: String?
+    /// What the source is, for the status document.
+    public var facts: ImageFacts
     /// Seconds per stage: `decode`, `resize`, `encode`.
     public var timings: [String: Double]
 }
@@ -64,11 +72,16 @@ public enum ImagePipeline {
         var still: Pixels
         var sourceSize: (Int, Int)
         var converted: String?
+        var facts = ImageFacts(format: format.rawValue, width: 0, height: 0)
         switch format {
         case .jpeg:
             let header = try JPEGCodec.header(data)
             try limits.check(width: header.width, height: header.height)
             let orientation = EXIF.orientation(data)
+            facts.apply(EXIF.facts(data))
+            facts.orientation = orientation.rawValue
+            facts.orientationApplied = orientation != .up
+            if let icc = header.icc { facts.colorSpace = ColorManagement.description(icc) }
             let displayed = orientation.swapsDimensions ? (header.height, header.width) : (header.width, header.height)
             let target = ImageProfile.fit(width: displayed.0, height: displayed.1, box: box)
             let stored = orientation.swapsDimensions ? (width: target.height, height: target.width) : target
@@ -89,23 +102,33 @@ public enum ImagePipeline {
             try limits.check(width: header.width, height: header.height)
             still = try PNGCodec.decode(data)
             timings["decode"] = clock.lap()
+            if data.count > 24 { facts.bitDepth = Int(data[24]) }  // IHDR's bit depth
+            if let block = EXIF.block(in: data, format: .png) { facts.apply(EXIF.facts(block)) }
             sourceSize = (still.width, still.height)
         case .heif:
             let header = try HEIFCodec.header(data)
             try limits.check(width: header.width, height: header.height)
             still = try HEIFCodec.decode(data)
-            if let icc = header.icc, !ColorManagement.isSRGB(icc) { converted = ColorManagement.convertToSRGB(&still, icc: icc) }
+            if let icc = header.icc {
+                facts.colorSpace = ColorManagement.description(icc)
+                if !ColorManagement.isSRGB(icc) { converted = ColorManagement.convertToSRGB(&still, icc: icc) }
+            }
+            let metadata = try HEIFCodec.metadata(data)
+            facts.bitDepth = metadata.bitDepth
+            if let block = metadata.exif { facts.apply(EXIF.facts(block)) }
             timings["decode"] = clock.lap()
             sourceSize = (still.width, still.height)
         case .webp:
             let header = try WebPCodec.header(data)
             try limits.check(width: header.width, height: header.height, frames: header.frameCount)
+            if let block = EXIF.block(in: data, format: .webp) { facts.apply(EXIF.facts(block)) }
             if header.isAnimated {
                 let animation = try WebPCodec.decodeAnimation(data, cancel: cancel)
                 let starts = animation.frames.indices.map { $0 == 0 ? 0 : animation.frames[$0 - 1].timestampMs }
                 return try animated(
                     frames: zip(animation.frames, starts).map { ($0.0.pixels, $0.1) }, endMs: animation.frames.last?.timestampMs ?? 0,
-                    loopCount: animation.loopCount, format: format, profile: profile, box: box, cancel: cancel, clock: &clock, timings: &timings)
+                    loopCount: animation.loopCount, format: format, profile: profile, box: box, facts: facts, cancel: cancel, clock: &clock,
+                    timings: &timings)
             }
             still = try WebPCodec.decode(data)
             timings["decode"] = clock.lap()
@@ -120,7 +143,7 @@ public enum ImagePipeline {
             if decoded.frames.count > 1 {
                 return try animated(
                     frames: decoded.frames, endMs: decoded.endMs, loopCount: decoded.loopCount, format: format, profile: profile, box: box,
-                    cancel: cancel, clock: &clock, timings: &timings)
+                    facts: facts, cancel: cancel, clock: &clock, timings: &timings)
             }
             still = decoded.frames[0].pixels
             timings["decode"] = clock.lap()
@@ -135,19 +158,21 @@ public enum ImagePipeline {
         }
         if still.hasAlpha, still.isOpaque { still = dropAlpha(still) }
         try cancel.check()
+        let placeholder = try ThumbHash.placeholder(of: still)
         var outputs = [
             MediaOutput(
                 name: "image.webp", contentType: "image/webp",
-                data: try WebPCodec.encode(still, quality: profile.webp.quality, method: profile.webp.method), width: still.width, height: still.height)
+                data: try WebPCodec.encode(still, quality: profile.webp.quality, method: profile.webp.method), width: still.width, height: still.height,
+                placeholder: placeholder)
         ]
         if let jpeg = profile.jpeg {
             outputs.append(
                 MediaOutput(
                     name: "image.jpg", contentType: "image/jpeg", data: try JPEGCodec.encode(still, quality: jpeg.quality, progressive: jpeg.progressive),
-                    width: still.width, height: still.height))
+                    width: still.width, height: still.height, placeholder: placeholder))
         }
         if let size = profile.thumbnailSize {
-            outputs.append(try thumbnail(still, size: size, quality: profile.thumbnailQuality))
+            outputs.append(try thumbnail(still, size: size, quality: profile.thumbnailQuality, placeholder: placeholder))
         }
         timings["encode"] = clock.lap()
         if profile.avif.enabled {
@@ -156,16 +181,20 @@ public enum ImagePipeline {
                 MediaOutput(
                     name: "image.avif", contentType: "image/avif",
                     data: try AVIFCodec.encode(still, quality: profile.avif.quality, speed: profile.avif.speed, threads: profile.avif.threads),
-                    width: still.width, height: still.height),
+                    width: still.width, height: still.height, placeholder: placeholder),
                 at: 1)
             timings["avif"] = clock.lap()
         }
-        return ImageResult(outputs: outputs, format: format, sourceWidth: sourceSize.0, sourceHeight: sourceSize.1, convertedProfile: converted, timings: timings)
+        (facts.width, facts.height) = sourceSize
+        facts.iccConverted = converted != nil
+        return ImageResult(
+            outputs: outputs, format: format, sourceWidth: sourceSize.0, sourceHeight: sourceSize.1, convertedProfile: converted, facts: facts,
+            timings: timings)
     }
 
     private static func animated(
         frames: [(pixels: Pixels, startMs: Int)], endMs: Int, loopCount: Int, format: ImageFormat, profile: ImageProfile,
-        box: (width: Int, height: Int), cancel: CancelFlag, clock: inout Stopwatch, timings: inout [String: Double]
+        box: (width: Int, height: Int), facts: ImageFacts, cancel: CancelFlag, clock: inout Stopwatch, timings: inout [String: Double]
     ) throws(MediaError) -> ImageResult {
         timings["decode"] = clock.lap()
         let first = frames[0].pixels
@@ -176,27 +205,33 @@ public enum ImagePipeline {
             scaled.append((try Scaler.resize(frame.pixels, width: target.width, height: target.height), frame.startMs))
         }
         timings["resize"] = clock.lap()
+        let placeholder = try ThumbHash.placeholder(of: scaled[0].pixels)  // the first frame, what a browser shows first
         var outputs = [
             MediaOutput(
                 name: "image.webp", contentType: "image/webp",
                 data: try WebPCodec.encodeAnimation(
                     frames: scaled, endMs: max(endMs, (scaled.last?.startMs ?? 0) + 1), loopCount: loopCount, quality: profile.webp.quality,
                     method: profile.webp.method, cancel: cancel),
-                width: target.width, height: target.height, durationSeconds: Double(endMs) / 1000)
+                width: target.width, height: target.height, durationSeconds: Double(endMs) / 1000, placeholder: placeholder)
         ]
         if let size = profile.thumbnailSize {
-            outputs.append(try thumbnail(scaled[0].pixels, size: size, quality: profile.thumbnailQuality))
+            outputs.append(try thumbnail(scaled[0].pixels, size: size, quality: profile.thumbnailQuality, placeholder: placeholder))
         }
         timings["encode"] = clock.lap()
-        return ImageResult(outputs: outputs, format: format, sourceWidth: first.width, sourceHeight: first.height, convertedProfile: nil, timings: timings)
+        var facts = facts
+        (facts.width, facts.height) = (first.width, first.height)
+        facts.frameCount = frames.count
+        facts.durationSeconds = Double(endMs) / 1000
+        return ImageResult(
+            outputs: outputs, format: format, sourceWidth: first.width, sourceHeight: first.height, convertedProfile: nil, facts: facts, timings: timings)
     }
 
-    private static func thumbnail(_ pixels: Pixels, size: Int, quality: Float) throws(MediaError) -> MediaOutput {
+    private static func thumbnail(_ pixels: Pixels, size: Int, quality: Float, placeholder: ThumbHash.Placeholder) throws(MediaError) -> MediaOutput {
         let fit = ImageProfile.fit(width: pixels.width, height: pixels.height, box: (size, size))
         let small = try Scaler.resize(pixels, width: fit.width, height: fit.height)
         return MediaOutput(
             name: "thumb.webp", contentType: "image/webp", data: try WebPCodec.encode(small, quality: quality, method: 4), width: small.width,
-            height: small.height)
+            height: small.height, placeholder: placeholder)
     }
 
     private static func dropAlpha(_ pixels: Pixels) -> Pixels {

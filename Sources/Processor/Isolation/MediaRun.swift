@@ -8,6 +8,10 @@ import QueueKit
 struct MediaReport: Codable, Sendable, Equatable {
     var outputs: [MediaFile]
     var media: VideoInfo?
+    /// The source image's facts (images).
+    var image: ImageFacts? = nil
+    /// The source audio's facts (audio-only files).
+    var audio: AudioInfo? = nil
     var timings: [String: Double]
 }
 
@@ -17,33 +21,46 @@ enum MediaRun {
     static func run(input: String, type: MediaType, directory: String, profile: ProcessingProfile) async throws -> MediaReport {
         switch type.kind {
         case .audio:
-            throw MediaError(.unsupported, MediaType.audioRefusal)
+            return try await audio(input: input, directory: directory, profile: profile)
         case .video:
-            let result = try await VideoPipeline.process(inputPath: input, workDirectory: directory, profile: profile.video, limits: profile.limits)
+            let result: VideoResult
+            do {
+                result = try await VideoPipeline.process(inputPath: input, workDirectory: directory, profile: profile.video, limits: profile.limits)
+            } catch let error as MediaError where error == .audioOnly {
+                // An MP4 or Matroska file whose only stream is audio.
+                return try await audio(input: input, directory: directory, profile: profile)
+            }
             return MediaReport(outputs: result.outputs, media: result.info, timings: result.timings)
         case .image:
             guard let format = ImageFormat(mime: type.mime) else { throw MediaError(.unsupported, "\(type.mime) is not an image format the pipeline reads") }
             var timings: [String: Double] = [:]
             var outputs: [MediaFile] = []
+            var facts: ImageFacts?
             do {
                 // The one copy of the input in memory: read straight into the array the decoders get.
                 let data = try readFile(input, limit: profile.limits.maxInputBytes(isImage: true))
                 let result = try await ImagePipeline.process(data, format: format, profile: profile.image, limits: profile.limits)
                 timings = result.timings
+                facts = result.facts
                 for output in result.outputs {
                     let path = (directory as NSString).appendingPathComponent(output.name)
                     try write(output.data, to: path)
                     outputs.append(
                         MediaFile(
                             name: output.name, contentType: output.contentType, path: path, bytes: output.data.count, width: output.width,
-                            height: output.height, durationSeconds: output.durationSeconds))
+                            height: output.height, durationSeconds: output.durationSeconds, placeholder: output.placeholder))
                 }
             } catch {
                 for output in outputs { unlink(output.path) }
                 throw error
             }
-            return MediaReport(outputs: outputs, media: nil, timings: timings)
+            return MediaReport(outputs: outputs, media: nil, image: facts, timings: timings)
         }
+    }
+
+    private static func audio(input: String, directory: String, profile: ProcessingProfile) async throws -> MediaReport {
+        let result = try await AudioPipeline.process(inputPath: input, workDirectory: directory, profile: profile.audio, limits: profile.limits)
+        return MediaReport(outputs: result.outputs, media: nil, audio: result.info, timings: result.timings)
     }
 
     /// The whole file in one array, refused (before reading) when it is over `limit`.

@@ -18,9 +18,17 @@ public struct JobStatus: Codable, Sendable, Equatable {
         public var container: String?
         public var blob: String?
         public var url: String?
+        /// The picture's ThumbHash (base64), on outputs that are a picture of the source (`image.webp`,
+        /// `image.jpg`, `thumb.webp`, `poster.webp`): what a client paints before the image arrives.
+        public var thumbHash: String?
+        /// The picture's average colour, `#rrggbb`, beside `thumbHash`.
+        public var averageColor: String?
 
         /// Creates an output entry.
-        public init(name: String, contentType: String, bytes: Int, width: Int? = nil, height: Int? = nil, durationSeconds: Double? = nil, container: String? = nil, blob: String? = nil, url: String? = nil) {
+        public init(
+            name: String, contentType: String, bytes: Int, width: Int? = nil, height: Int? = nil, durationSeconds: Double? = nil, container: String? = nil,
+            blob: String? = nil, url: String? = nil, thumbHash: String? = nil, averageColor: String? = nil
+        ) {
             self.name = name
             self.contentType = contentType
             self.bytes = bytes
@@ -30,6 +38,8 @@ public struct JobStatus: Codable, Sendable, Equatable {
             self.container = container
             self.blob = blob
             self.url = url
+            self.thumbHash = thumbHash
+            self.averageColor = averageColor
         }
     }
 
@@ -47,22 +57,62 @@ public struct JobStatus: Codable, Sendable, Equatable {
         }
     }
 
-    /// What a source video is (set by the processor for videos).
+    /// What the source is (set by the processor when a job succeeds: videos and images). Fields that do
+    /// not apply to a kind of source are absent (`audioCodec` alone is `null` when there is no audio).
     public struct SourceMedia: Codable, Sendable, Equatable {
+        /// Videos: the container (`mov,mp4,m4a,3gp,3g2,mj2`, `matroska,webm`, …).
         public var container: String?
         public var durationSeconds: Double?
+        /// Displayed size (images: after the EXIF orientation; videos: as coded).
         public var width: Int?
         public var height: Int?
         public var videoCodec: String?
         public var audioCodec: String?
+        /// Bits per second of the whole file.
         public var bitRate: Int?
         public var frameRate: Double?
+        /// Videos: clockwise degrees of the display matrix, applied to the pixels.
         public var rotation: Int?
+        /// Images: `jpeg`, `png`, `webp`, `gif` or `heif`.
+        public var format: String?
+        /// Images: the EXIF orientation (1…8), and whether the pixels were turned or mirrored for it.
+        public var orientation: Int?
+        public var orientationApplied: Bool?
+        /// Images: the embedded ICC profile's description or `sRGB`; videos: the stream's matrix (`bt709`, `bt2020nc`, …).
+        public var colorSpace: String?
+        /// Images: true when the pixels were converted from the embedded profile to sRGB.
+        public var iccConverted: Bool?
+        /// Videos: `pq`, `hlg` or `none` (SDR).
+        public var hdrTransfer: String?
+        /// Videos: true when an HDR source was tone-mapped to SDR.
+        public var toneMapped: Bool?
+        /// Bits per sample of the source (images) or of the video's pixel format.
+        public var bitDepth: Int?
+        /// Frames: decoded video frames, or an image's (1 for a still).
+        public var frameCount: Int?
+        /// Videos: bits per second of the video and the audio stream.
+        public var videoBitRate: Int?
+        public var audioBitRate: Int?
+        /// The source's audio channels and sample rate (Hz).
+        public var audioChannels: Int?
+        public var audioSampleRate: Int?
+        /// When the picture was taken: EXIF DateTimeOriginal as ISO 8601 (with OffsetTimeOriginal when
+        /// present), or a video's `creation_time`.
+        public var captureTime: String?
+        public var cameraMake: String?
+        public var cameraModel: String?
+        /// True when the source carried location data (EXIF GPS tags, a video's location tag): the
+        /// outputs never carry it, and its values are never read.
+        public var locationRemoved: Bool?
 
         /// Creates a description.
         public init(
             container: String? = nil, durationSeconds: Double? = nil, width: Int? = nil, height: Int? = nil, videoCodec: String? = nil,
-            audioCodec: String? = nil, bitRate: Int? = nil, frameRate: Double? = nil, rotation: Int? = nil
+            audioCodec: String? = nil, bitRate: Int? = nil, frameRate: Double? = nil, rotation: Int? = nil, format: String? = nil,
+            orientation: Int? = nil, orientationApplied: Bool? = nil, colorSpace: String? = nil, iccConverted: Bool? = nil,
+            hdrTransfer: String? = nil, toneMapped: Bool? = nil, bitDepth: Int? = nil, frameCount: Int? = nil, videoBitRate: Int? = nil,
+            audioBitRate: Int? = nil, audioChannels: Int? = nil, audioSampleRate: Int? = nil, captureTime: String? = nil,
+            cameraMake: String? = nil, cameraModel: String? = nil, locationRemoved: Bool? = nil
         ) {
             self.container = container
             self.durationSeconds = durationSeconds
@@ -73,9 +123,30 @@ public struct JobStatus: Codable, Sendable, Equatable {
             self.bitRate = bitRate
             self.frameRate = frameRate
             self.rotation = rotation
+            self.format = format
+            self.orientation = orientation
+            self.orientationApplied = orientationApplied
+            self.colorSpace = colorSpace
+            self.iccConverted = iccConverted
+            self.hdrTransfer = hdrTransfer
+            self.toneMapped = toneMapped
+            self.bitDepth = bitDepth
+            self.frameCount = frameCount
+            self.videoBitRate = videoBitRate
+            self.audioBitRate = audioBitRate
+            self.audioChannels = audioChannels
+            self.audioSampleRate = audioSampleRate
+            self.captureTime = captureTime
+            self.cameraMake = cameraMake
+            self.cameraModel = cameraModel
+            self.locationRemoved = locationRemoved
         }
 
-        enum CodingKeys: String, CodingKey { case container, durationSeconds, width, height, videoCodec, audioCodec, bitRate, frameRate, rotation }
+        enum CodingKeys: String, CodingKey {
+            case container, durationSeconds, width, height, videoCodec, audioCodec, bitRate, frameRate, rotation
+            case format, orientation, orientationApplied, colorSpace, iccConverted, hdrTransfer, toneMapped, bitDepth, frameCount
+            case videoBitRate, audioBitRate, audioChannels, audioSampleRate, captureTime, cameraMake, cameraModel, locationRemoved
+        }
 
         public func encode(to encoder: any Encoder) throws {
             var c = encoder.container(keyedBy: CodingKeys.self)
@@ -88,6 +159,23 @@ public struct JobStatus: Codable, Sendable, Equatable {
             try c.encodeIfPresent(bitRate, forKey: .bitRate)
             try c.encodeIfPresent(frameRate, forKey: .frameRate)
             try c.encodeIfPresent(rotation, forKey: .rotation)
+            try c.encodeIfPresent(format, forKey: .format)
+            try c.encodeIfPresent(orientation, forKey: .orientation)
+            try c.encodeIfPresent(orientationApplied, forKey: .orientationApplied)
+            try c.encodeIfPresent(colorSpace, forKey: .colorSpace)
+            try c.encodeIfPresent(iccConverted, forKey: .iccConverted)
+            try c.encodeIfPresent(hdrTransfer, forKey: .hdrTransfer)
+            try c.encodeIfPresent(toneMapped, forKey: .toneMapped)
+            try c.encodeIfPresent(bitDepth, forKey: .bitDepth)
+            try c.encodeIfPresent(frameCount, forKey: .frameCount)
+            try c.encodeIfPresent(videoBitRate, forKey: .videoBitRate)
+            try c.encodeIfPresent(audioBitRate, forKey: .audioBitRate)
+            try c.encodeIfPresent(audioChannels, forKey: .audioChannels)
+            try c.encodeIfPresent(audioSampleRate, forKey: .audioSampleRate)
+            try c.encodeIfPresent(captureTime, forKey: .captureTime)
+            try c.encodeIfPresent(cameraMake, forKey: .cameraMake)
+            try c.encodeIfPresent(cameraModel, forKey: .cameraModel)
+            try c.encodeIfPresent(locationRemoved, forKey: .locationRemoved)
         }
     }
 
@@ -111,7 +199,7 @@ public struct JobStatus: Codable, Sendable, Equatable {
     /// When the first delivery started processing (the retry policy's age of the job); absent
     /// until then, and reset when an operator replays the job.
     public var firstAttemptAt: Date?
-    /// The source video, for videos.
+    /// What the source is: set when the job succeeds (videos and images).
     public var media: SourceMedia?
     /// Bytes of the main output / bytes of the input, when done.
     public var compressionRatio: Double?

@@ -16,6 +16,7 @@ struct WebController: Sendable {
         ("/", PackageResources.index_html, "text/html; charset=utf-8"),
         ("/app.js", PackageResources.app_js, "text/javascript; charset=utf-8"),
         ("/resumable.js", PackageResources.resumable_js, "text/javascript; charset=utf-8"),
+        ("/thumbhash.js", PackageResources.thumbhash_js, "text/javascript; charset=utf-8"),
         ("/app.css", PackageResources.app_css, "text/css; charset=utf-8"),
         ("/openapi.yaml", PackageResources.openapi_yaml, "application/yaml; charset=utf-8"),
     ]

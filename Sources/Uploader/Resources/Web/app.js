@@ -156,14 +156,19 @@ async function poll(row, statusUrl, inputBytes) {
 function showPreviews(row, outputs) {
   const box = row.querySelector(".previews");
   box.textContent = "";
+  // The AVIF rendition is no preview of its own: it goes first in the WebP's <picture>, and
+  // browsers that decode AVIF show it instead of the WebP.
+  const avif = outputs.find((o) => o.contentType === "image/avif" && o.url);
   for (const output of outputs) {
-    if (!output.url) continue;
+    if (!output.url || output === avif) continue;
     const figure = document.createElement("figure");
     let media = null;
     if (output.contentType.startsWith("image/")) {
       media = document.createElement("img");
       media.alt = output.name;
       media.loading = "lazy";
+      // The ThumbHash placeholder (thumbhash.js) until the image arrives.
+      if (typeof ThumbHash !== "undefined") ThumbHash.paint(media, output);
     } else if (output.contentType.startsWith("video/")) {
       media = document.createElement("video");
       media.controls = true;
@@ -182,8 +187,22 @@ function showPreviews(row, outputs) {
       // (proxy mode); neither needs the API key, which never goes into a URL.
       const shown = media;
       shown.addEventListener("error", () => { shown.remove(); caption.append(" · preview unavailable"); }, { once: true });
+      let holder = shown;
+      if (avif && output.name === "image.webp") {
+        holder = document.createElement("picture");
+        const source = document.createElement("source");
+        source.type = "image/avif";
+        source.srcset = avif.url;
+        holder.append(source, shown);
+        const avifLink = document.createElement("a");
+        avifLink.textContent = avif.name;
+        avifLink.href = avif.url;
+        avifLink.target = "_blank";
+        avifLink.rel = "noopener";
+        caption.append(" · ", avifLink, ` · ${formatBytes(avif.bytes)}`);
+      }
       shown.src = output.url;
-      figure.append(shown);
+      figure.append(holder);
     }
     figure.append(caption);
     box.append(figure);
