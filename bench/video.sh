@@ -14,7 +14,15 @@
 #     decoded source; ffprobe/atom checks of every output.
 #  2. throughput: two transcodes of the 1080p clip at once (two processes), processor vs ffmpeg,
 #     the tools alternating by round; median wall of the pair.
-# The tables and goals come from bench/video_compare.py. Exits non-zero unless, on every clip,
+#  3. the HLS row: the processor's HLS ladder (bench/profiles/video-hls.json: 1080p, 720p and 360p rungs +
+#     one AAC rendition, one decode) against three ffmpeg CLI runs making the same rungs (each decodes
+#     the source again; the first also makes the AAC rendition), on the 1080p clip, HLS_ROUNDS (3)
+#     interleaved rounds; ours is the ladder's own time (`timings.hls`: the MP4 pass that the processor
+#     also makes is not counted), theirs the three runs' wall; goals: time ratio ≤ 0.75, bytes within
+#     ±3%, and every rung H.264 at its size, the same segment durations in all rungs, the master playing
+#     with `ffmpeg -i master.m3u8 -map 0 -f null -` to the source's duration (bench/video_hls.py).
+#     ONLY=hls runs this row alone (after building the 1080p clip).
+# The tables and goals come from bench/video_compare.py and bench/video_hls.py. Exits non-zero unless, on every clip,
 # ffmpeg s / processor s ≥ 0.95, processor peak RSS ≤ 1.2 × ffmpeg's, processor bytes within ±3% of
 # ffmpeg's and |PSNR processor − PSNR ffmpeg| ≤ 0.2 dB; the same speed and RSS goals for two at once;
 # and every output is H.264 yuv420p + AAC-LC (iff the source has audio) at the expected size, BT.709
@@ -39,6 +47,9 @@ export LC_ALL=C  # $EPOCHREALTIME with a `.`
 BIN=${BIN:-.build/release}
 PY=${PY:-.venv/bin/python}
 ROUNDS=${ROUNDS:-3}
+HLS_ROUNDS=${HLS_ROUNDS:-3}
+HLS_PROFILE=${HLS_PROFILE:-bench/profiles/video-hls.json}
+ONLY=${ONLY:-}
 TP_ROUNDS=${TP_ROUNDS:-2}
 PROFILE=${PROFILE:-bench/profiles/video-source.json}
 PROCESSOR_CMD=${PROCESSOR_CMD:-}
@@ -59,6 +70,7 @@ shopt -u patsub_replacement 2>/dev/null || true  # a literal `&` in a path stays
 
 for t in ffmpeg ffprobe; do command -v "$t" >/dev/null || { echo "$t missing: apt-get install ffmpeg" >&2; exit 1; }; done
 [[ -f $PROFILE ]] || { echo "$PROFILE missing" >&2; exit 1; }
+[[ -f $HLS_PROFILE ]] || { echo "$HLS_PROFILE missing" >&2; exit 1; }
 if [[ -z $PROCESSOR_CMD ]]; then
   [[ -x $BIN/processor ]] || { echo "$BIN/processor missing: swift build -c release --product processor" >&2; exit 1; }
 fi
@@ -72,6 +84,39 @@ ffmpeg -nostdin -v error -y -stream_loop -1 -i "$HD_FROM" -t "$HD_SECONDS" -map 
   -vf scale=1920:1080:flags=lanczos,format=yuv420p -c:v libx264 -preset veryfast -crf 16 \
   -color_primaries bt709 -color_trc bt709 -colorspace bt709 -color_range tv \
   -c:a aac -b:a 192k -ac 2 -ar 48000 -movflags +faststart "$hd"
+
+# 3. The HLS row (a function: ONLY=hls runs it alone, otherwise it runs last).
+hls_row() {
+  local dir=$work/hls stem t0 t1 us secs a args
+  stem=$(basename "${hd%.*}")
+  [[ -z $PROCESSOR_CMD ]] || { echo "the HLS row needs the processor itself (PROCESSOR_CMD is set)" >&2; return 1; }
+  echo "HLS ladder: $(basename "$hd"), $HLS_ROUNDS rounds…" >&2
+  mkdir -p "$dir"
+  : >"$dir/runs.tsv"
+  for round in $(seq 1 "$HLS_ROUNDS"); do
+    rm -rf "$dir/ours" && mkdir -p "$dir/ours"
+    PROFILE=$HLS_PROFILE processor_cmd "$hd" "$dir/ours"
+    "${cmd[@]}" >"$dir/ours.json" 2>"$dir/ours.err" || { echo "processor failed on the HLS ladder:" >&2; cat "$dir/ours.err" >&2; return 1; }
+    secs=$("$PY" -c 'import json, sys; print(json.loads(open(sys.argv[1]).readline())["timings"]["hls"])' "$dir/ours.json")
+    printf 'processor\t%s\n' "$secs" >>"$dir/runs.tsv"
+    rm -rf "$dir/ff" "$dir"/rung*.args
+    "$PY" bench/video_hls.py ffmpeg-args "$HLS_PROFILE" "$hd" "$dir"  # makes the rung folders too
+    t0=$EPOCHREALTIME
+    for a in "$dir"/rung*.args; do
+      mapfile -t args <"$a"
+      ffmpeg -nostdin -v error -y -i "$hd" "${args[@]}" || { echo "ffmpeg failed on $a" >&2; return 1; }
+    done
+    t1=$EPOCHREALTIME
+    us=$((${t1/./} - ${t0/./}))
+    printf 'ffmpeg\t%d.%06d\n' $((us / 1000000)) $((us % 1000000)) >>"$dir/runs.tsv"
+    echo "round $round: ladder ${secs:0:6} s, three ffmpeg runs $((us / 1000000)).$(printf %02d $((us % 1000000 / 10000))) s" >&2
+  done
+  "$PY" bench/video_hls.py report "$dir/runs.tsv" "$HLS_PROFILE" "$hd" "$dir/ours/$stem" "$dir/ff"
+}
+if [[ $ONLY == hls ]]; then
+  hls_row
+  exit $?
+fi
 
 # shellcheck disable=SC2206
 clips=("$hd" $CLIPS)  # expands a glob, splits a list
@@ -162,6 +207,9 @@ for round in $(seq 1 "$TP_ROUNDS"); do
 done
 
 echo "checking outputs, computing PSNR…" >&2
+status=0
 BENCH_LOAD_START=$BENCH_LOAD_START BENCH_LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg) \
   "$PY" bench/video_compare.py report "$work/runs.tsv" "$out" "$work/throughput.tsv" "$PROFILE" "$work/json" \
-  ${PROCESSOR_CMD:+--stand-in}
+  ${PROCESSOR_CMD:+--stand-in} || status=$?
+if [[ -z $PROCESSOR_CMD ]]; then hls_row || status=$?; fi
+exit $status
