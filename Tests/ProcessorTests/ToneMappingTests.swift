@@ -43,6 +43,9 @@ struct ToneMappingTests {
         let tagged = ToneMapPolicy.Input(transfer: .hlg, primaries: 9, matrix: 10, fullRange: true)
         #expect(ToneMapPolicy.filters(tagged, peakNits: 2030).hasPrefix("zscale=tin=18:pin=9:min=10:rin=pc:t=linear:npl=203:p=bt709,"))
         #expect(ToneMapPolicy.filters(tagged, peakNits: 2030).contains("peak=10,"))
+        // zimg takes no odd-sized 4:2:0: such frames go through 4:4:4 and come out as 4:4:4.
+        let odd = ToneMapPolicy.filters(tagged, peakNits: 1000, oddSize: true)
+        #expect(odd.hasPrefix("scale,format=yuv444p16le,zscale=tin=18:") && odd.hasSuffix("zscale=t=bt709:m=bt709:r=tv,format=yuv444p"))
     }
 
     /// A 10-bit 4:2:0 frame whose every luma sample is `code` (0…1 of the limited range), chroma neutral.
@@ -55,8 +58,8 @@ struct ToneMappingTests {
         f.pointee.color_range = AVCOL_RANGE_MPEG
         let values: [UInt16] = [UInt16((64 + 876 * code).rounded()), 512, 512]
         for plane in 0..<3 {
-            let rows = plane == 0 ? height : height / 2
-            let columns = plane == 0 ? width : width / 2
+            let rows = plane == 0 ? height : (height + 1) / 2
+            let columns = plane == 0 ? width : (width + 1) / 2
             let (data, stride) = Self.plane(f, plane)
             for y in 0..<rows {
                 let row = UnsafeMutableRawPointer(data + y * stride).assumingMemoryBound(to: UInt16.self)
@@ -104,6 +107,19 @@ struct ToneMappingTests {
         }
         #expect(range.hdrTransfer == (transfer == AVCOL_TRC_SMPTE2084 ? .pq : .hlg))
         #expect(range.toneMappedFrames == 2 && range.bitDepth == 10 && range.seconds != nil)
+    }
+
+    @Test("an odd-sized HDR frame is tone-mapped too (4:4:4 out, at its size), and a new size rebuilds the graph")
+    func oddSize() throws {
+        var parameters: UnsafeMutablePointer<AVCodecParameters>? = Self.parameters(transfer: AVCOL_TRC_ARIB_STD_B67)
+        defer { avcodec_parameters_free(&parameters) }
+        let range = DynamicRange(stream: parameters!, threads: 1, maxPixels: 1 << 20)
+        for (width, height, format) in [(63, 47, AV_PIX_FMT_YUV444P), (64, 48, AV_PIX_FMT_YUV420P)] {
+            let frame = try Self.field(code: 0.38, transfer: AVCOL_TRC_ARIB_STD_B67, width: width, height: height)
+            let sdr = try range.standard(frame.pointer)
+            #expect(sdr.pointee.format == format.rawValue && Int(sdr.pointee.width) == width && Int(sdr.pointee.height) == height)
+            #expect(abs(Self.meanLuma(sdr) - 109) <= 2, "\(width)×\(height): luma \(Self.meanLuma(sdr))")
+        }
     }
 
     @Test("an SDR frame passes as it is and no filter graph is built")

@@ -225,6 +225,29 @@ def test_a_turned_and_scaled_hlg_clip_keeps_its_grey_where_it_belongs(tmp_path, 
     check_grey_and_white("hlg", top, bottom, "portrait video.mp4")
 
 
+def test_an_odd_sized_vp9_hlg_clip_is_tone_mapped_too(tmp_path):
+    # zimg takes no odd-sized 4:2:0 picture: a 321×241 VP9 profile 2 clip (libvpx codes odd sizes;
+    # x265 and x264 round them) goes through 4:4:4 in the graph. The grey field must come out grey.
+    width, height = 321, 241
+    chroma = ((width + 1) // 2) * ((height + 1) // 2)
+    frame = struct.pack("<H", round(64 + 876 * GREY_CODE)) * (width * height) + struct.pack("<H", 512) * (2 * chroma)
+    source = tmp_path / "odd.mkv"
+    command = ["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "yuv420p10le", "-s", f"{width}x{height}", "-r", "10",
+               "-i", "-", "-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8", "-pix_fmt", "yuv420p10le",
+               "-color_primaries", "bt2020", "-color_trc", TRC["hlg"], "-colorspace", "bt2020nc", str(source)]
+    made = subprocess.run(command, input=frame * 10, capture_output=True, timeout=300)
+    assert made.returncode == 0, made.stderr.decode(errors="replace")[-2000:]
+    assert (streams(probe(source), "video")[0]["width"], streams(probe(source), "video")[0]["height"]) == (width, height)
+    result = run(tmp_path, source)
+    assert result.code == 0, result.stderr[-3000:]
+    assert result.lines[0]["media"]["toneMapped"] is True, result.lines[0]
+    video = check_mp4(result.out / "odd" / "video.mp4", source)
+    check_sdr_tags(video)
+    w, h, plane = middle_luma(result.out / "odd" / "video.mp4", seconds=0.5)
+    grey = region_mean(w, plane, (w // 4, h // 4, 3 * w // 4, 3 * h // 4))
+    assert abs(grey - expected_grey_luma("hlg")) <= GREY_TOLERANCE, grey
+
+
 # ---- the service ---------------------------------------------------------------------------------
 
 def test_end_to_end_the_status_says_the_source_was_hdr(make_stack, tmp_path, hdr_clips):

@@ -15,6 +15,7 @@ final class DynamicRange {
     /// Bits per sample of the decoder's pixel format, from the first frame.
     private(set) var bitDepth: Int?
     private(set) var toneMappedFrames = 0
+    private var sawFrame = false
     /// Seconds spent in the filter graph (nil: none was built).
     var seconds: Double? { mapper?.seconds }
 
@@ -25,9 +26,13 @@ final class DynamicRange {
         bitDepth = DynamicRange.depth(of: parameters.pointee.format)
     }
 
-    /// `frame` itself when SDR, else its tone-mapped copy (valid until the next call).
+    /// `frame` itself when SDR, else its tone-mapped copy (valid until the next call): 8-bit BT.709
+    /// limited-range `yuv420p` (`yuv444p` when its size is odd) at the frame's size.
     func standard(_ frame: UnsafeMutablePointer<AVFrame>) throws(MediaError) -> UnsafeMutablePointer<AVFrame> {
-        if toneMappedFrames == 0, let depth = DynamicRange.depth(of: frame.pointee.format) { bitDepth = depth }
+        if !sawFrame {
+            sawFrame = true
+            if let depth = DynamicRange.depth(of: frame.pointee.format) { bitDepth = depth }
+        }
         guard let transfer = ToneMapPolicy.transfer(frame: Int(frame.pointee.color_trc.rawValue), stream: streamTransfer) else { return frame }
         if hdrTransfer == nil { hdrTransfer = transfer }
         if mapper == nil { mapper = try ToneMapper(threads: threads, maxPixels: maxPixels) }
@@ -75,7 +80,7 @@ final class ToneMapper {
         for name in ["buffer", "buffersink", "zscale", "format", "tonemap"] where avfilter_get_by_name(name) == nil {
             throw MediaError(.internal, "this FFmpeg build has no \(name) filter (HDR tone mapping needs libavfilter with zimg)")
         }
-        self.threads = max(1, threads)
+        self.threads = max(0, threads)
         self.maxPixels = maxPixels
         output = try Owned.frame()
     }
@@ -127,7 +132,7 @@ final class ToneMapper {
         key = nil
         guard let graph = avfilter_graph_alloc() else { throw MediaError(.internal, "out of memory (avfilter_graph_alloc)") }
         self.graph = graph
-        graph.pointee.nb_threads = Int32(threads)
+        graph.pointee.nb_threads = Int32(threads)  // the job's codec threads; 0: libavfilter picks from the core count, as the codecs do
         graph.pointee.thread_type = AVFILTER_THREAD_SLICE
         let aspect = wanted.sampleAspect.num > 0 && wanted.sampleAspect.den > 0 ? wanted.sampleAspect : AVRational(num: 1, den: 1)
         let arguments = "video_size=\(wanted.width)x\(wanted.height):pix_fmt=\(wanted.format):time_base=1/1:pixel_aspect=\(aspect.num)/\(aspect.den)"
@@ -152,7 +157,7 @@ final class ToneMapper {
         toSink.pointee.filter_ctx = sink
         toSink.pointee.pad_idx = 0
         toSink.pointee.next = nil
-        let parsed = avfilter_graph_parse_ptr(graph, ToneMapPolicy.filters(wanted.input, peakNits: wanted.peakNits), &inputs, &outputs, nil)
+        let parsed = avfilter_graph_parse_ptr(graph, ToneMapPolicy.filters(wanted.input, peakNits: wanted.peakNits, oddSize: wanted.width % 2 != 0 || wanted.height % 2 != 0), &inputs, &outputs, nil)
         guard parsed >= 0 else { throw failure(parsed, "avfilter_graph_parse_ptr", wanted) }
         let configured = avfilter_graph_config(graph, nil)
         guard configured >= 0 else { throw failure(configured, "avfilter_graph_config", wanted) }

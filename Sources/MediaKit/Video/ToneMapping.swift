@@ -76,17 +76,19 @@ enum ToneMapPolicy {
     /// The filter chain between the buffer source and the sink: to linear light in BT.709 primaries
     /// (the gamut change is done in linear light, in one zimg pass), float RGB, the curve, then back to
     /// 8-bit BT.709 limited-range `yuv420p` at the same size (scaling and rotation stay with
-    /// libswscale and `FrameConverter`, after this, in today's order).
-    static func filters(_ input: Input, peakNits: Double) -> String {
+    /// libswscale and `FrameConverter`, after this, in today's order). zimg takes no subsampled
+    /// picture of an odd size: such a frame is brought to 4:4:4 by libswscale first (same matrix,
+    /// chroma only) and comes out as 4:4:4, which the scaler after this takes to 4:2:0.
+    static func filters(_ input: Input, peakNits: Double, oddSize: Bool = false) -> String {
         let bt2020 = 9
         let primaries = input.primaries == unspecified || input.primaries <= 0 ? bt2020 : input.primaries
         let matrix = input.matrix == unspecified || input.matrix < 0 ? bt2020 : input.matrix
         let transfer = input.transfer == .pq ? smpte2084 : aribSTDB67
         let peak = peakNits / referenceWhiteNits
-        return "zscale=tin=\(transfer):pin=\(primaries):min=\(matrix):rin=\(input.fullRange ? "pc" : "tv")"
+        return (oddSize ? "scale,format=yuv444p16le," : "") + "zscale=tin=\(transfer):pin=\(primaries):min=\(matrix):rin=\(input.fullRange ? "pc" : "tv")"
             + ":t=linear:npl=\(format(referenceWhiteNits)):p=bt709,format=gbrpf32le,"
             + "tonemap=mobius:param=\(format(linearBelow)):desat=0:peak=\(format(peak)),"
-            + "zscale=t=bt709:m=bt709:r=tv,format=yuv420p"
+            + "zscale=t=bt709:m=bt709:r=tv,format=\(oddSize ? "yuv444p" : "yuv420p")"
     }
 
     private static func format(_ value: Double) -> String {
