@@ -98,3 +98,28 @@ def test_page_uploads_two_files_and_follows_their_jobs(make_stack, browser, link
         browser.get(href)
         assert browser.execute_script("return document.contentType") == "image/jpeg"
         assert browser.execute_script("const i = document.querySelector('img'); return !!i && i.naturalWidth > 0")
+
+
+def test_page_shows_the_avif_rendition_first_in_a_picture(make_stack, browser, tmp_path):
+    """With a processor whose profile turns on image.avif, the page previews the image as
+    <picture><source type=image/avif><img src=webp></picture>, and Chromium picks the AVIF."""
+    profile = tmp_path / "profile.json"
+    profile.write_text(json.dumps({"image": {"avif": {"enabled": True, "speed": 8}}}))
+    stack = make_stack(UPLOADER_LINKS="proxy", processor={"PROCESSOR_PROFILE": str(profile)})
+    browser.get(stack.uploader.url + "/")
+    wait = WebDriverWait(browser, 180)
+    wait.until(lambda d: d.find_element(By.ID, "api-key")).send_keys(API_KEY)
+    browser.find_element(By.CSS_SELECTOR, "#key-form button[type=submit]").click()
+    browser.find_element(By.ID, "file-input").send_keys(photos(1)[0])
+    wait.until(lambda d: len(rows(d)) == 1 and rows(d)[0].get_attribute("data-state") == "succeeded")
+    row = rows(browser)[0]
+    image = wait.until(lambda d: row.find_element(By.CSS_SELECTOR, ".previews picture img"))
+    source = row.find_element(By.CSS_SELECTOR, ".previews picture source")
+    assert source.get_attribute("type") == "image/avif" and "/outputs/image.avif" in source.get_attribute("srcset")
+    assert "/outputs/image.webp" in image.get_attribute("src")
+    wait.until(lambda d: d.execute_script("return arguments[0].complete && arguments[0].naturalWidth > 0", image))
+    assert "/outputs/image.avif" in browser.execute_script("return arguments[0].currentSrc", image)
+    # One preview for the two renditions; the caption links both.
+    names = [a.text for a in row.find_elements(By.CSS_SELECTOR, ".previews figcaption a")]
+    assert "image.avif" in names and "image.webp" in names
+    assert len(row.find_elements(By.CSS_SELECTOR, ".previews picture")) == 1
