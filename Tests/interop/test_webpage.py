@@ -100,6 +100,63 @@ def test_page_uploads_two_files_and_follows_their_jobs(make_stack, browser, link
         assert browser.execute_script("const i = document.querySelector('img'); return !!i && i.naturalWidth > 0")
 
 
+def test_page_paints_the_thumbhash_placeholder_while_the_image_loads(make_stack, browser):
+    """Issue 17 item 1: a real job (processor daemon); the browser's downloads throttled so the
+    processed image takes seconds to arrive. Meanwhile its <img> shows the status's ThumbHash decoded
+    by thumbhash.js (a PNG data URL as its background, the average colour behind it); once it loads,
+    the placeholder goes. The data URL's pixels are the photo's colours (Pillow, against averageColor)."""
+    import base64
+    import io
+
+    from PIL import Image, ImageStat
+
+    stack = make_stack(processor={})
+    photo = photos(1)[0]
+    browser.get(stack.uploader.url + "/")
+    wait = WebDriverWait(browser, 60)
+    wait.until(lambda d: d.find_element(By.ID, "api-key")).send_keys(API_KEY)
+    browser.find_element(By.CSS_SELECTOR, "#key-form button[type=submit]").click()
+    wait.until(lambda d: not d.find_element(By.ID, "key-form").is_displayed())
+    browser.find_element(By.ID, "file-input").send_keys(photo)
+    wait.until(lambda d: len(rows(d)) == 1 and rows(d)[0].get_attribute("data-job-id"))
+    job_id = rows(browser)[0].get_attribute("data-job-id")
+    # Uploaded; 8 KB/s down from here on (before the job can succeed): the status polls are small,
+    # the processed image is not.
+    browser.execute_cdp_cmd("Network.enable", {})
+    browser.execute_cdp_cmd("Network.emulateNetworkConditions", {
+        "offline": False, "latency": 50, "downloadThroughput": 8 * 1024, "uploadThroughput": -1})
+    wait.until(lambda d: (stack.status(job_id) or {}).get("status") == "succeeded")
+    output = stack.status(job_id)["outputs"][0]
+    assert output["name"] == "image.webp" and output["thumbHash"] and output["averageColor"], output
+    assert output["bytes"] > 24 * 1024, output  # three seconds or more at that rate
+    image = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, ".previews img"))
+    state = browser.execute_script(
+        "const i = arguments[0]; return {complete: i.complete && i.naturalWidth > 0, placeholder: i.dataset.placeholder,"
+        " background: getComputedStyle(i).backgroundImage, classes: i.className, painted: i.dataset.placeholderAt,"
+        " loaded: i.dataset.loadedAt || null, box: i.getBoundingClientRect().height}", image)
+    assert not state["complete"] and state["loaded"] is None, state  # still loading ...
+    assert state["classes"] == "placeholder" and state["painted"], state  # ... with the placeholder painted
+    assert state["box"] > 100, state  # in a box of the image's shape (width/height given), not a 0-px line
+    with open(os.path.join(os.environ.get("TMPDIR", "/tmp"), "thumbhash-placeholder.png"), "wb") as f:
+        f.write(browser.get_screenshot_as_png())  # what a person sees meanwhile, for a look by hand
+    assert state["placeholder"].startswith("data:image/png;base64,") and state["placeholder"] in state["background"], state
+    preview = Image.open(io.BytesIO(base64.b64decode(state["placeholder"].split(",", 1)[1]))).convert("RGB")
+    assert max(preview.size) == 32 and abs(preview.size[0] / preview.size[1] - output["width"] / output["height"]) < 0.35, preview.size
+    mean = ImageStat.Stat(preview).mean
+    average = [int(output["averageColor"][i:i + 2], 16) for i in (1, 3, 5)]
+    assert all(abs(m - a) <= 16 for m, a in zip(mean, average)), (mean, output["averageColor"])
+    assert ImageStat.Stat(preview).stddev != [0, 0, 0]  # a picture, not a flat fill
+
+    # Full speed again: the image loads, the placeholder goes, and it had been painted first.
+    browser.execute_cdp_cmd("Network.emulateNetworkConditions", {
+        "offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1})
+    wait.until(lambda d: d.execute_script("return arguments[0].complete && arguments[0].naturalWidth > 0", image))
+    wait.until(lambda d: image.get_attribute("data-loaded-at"))
+    assert float(image.get_attribute("data-placeholder-at")) <= float(image.get_attribute("data-loaded-at"))
+    assert "placeholder" not in image.get_attribute("class")
+    assert browser.execute_script("return getComputedStyle(arguments[0]).backgroundImage", image) == "none"
+
+
 def test_page_shows_the_avif_rendition_first_in_a_picture(make_stack, browser, tmp_path):
     """With a processor whose profile turns on image.avif, the page previews the image as
     <picture><source type=image/avif><img src=webp></picture>, and Chromium picks the AVIF."""
