@@ -2,8 +2,8 @@
 /// `Content-Type` or the file name). The one sniffer of the pipeline: the uploader refuses what it
 /// does not accept and the processor decides the decoder with it, so the two never disagree.
 public struct MediaType: Sendable, Equatable, CustomStringConvertible {
-    /// The kind of processing the file gets. `audio` is recognised only to be refused with a clear
-    /// reason ("audio-only files are not processed"), never processed.
+    /// The kind of processing the file gets: the image pipeline, the video pipeline (which hands an
+    /// MP4 or Matroska file with no video stream to the audio pipeline) or the audio pipeline.
     public enum Kind: String, Sendable { case image, video, audio }
 
     /// `image/jpeg`, `video/mp4`, …: stored as the blob's `Content-Type` and in the job.
@@ -13,9 +13,6 @@ public struct MediaType: Sendable, Equatable, CustomStringConvertible {
     public let kind: Kind
 
     public var description: String { mime }
-
-    /// Why an audio-only file is refused (uploader and processor say the same).
-    public static let audioRefusal = "audio-only files are not processed"
 
     public static let jpeg = MediaType(mime: "image/jpeg", fileExtension: "jpg", kind: .image)
     public static let png = MediaType(mime: "image/png", fileExtension: "png", kind: .image)
@@ -35,6 +32,9 @@ public struct MediaType: Sendable, Equatable, CustomStringConvertible {
     public static let ogg = MediaType(mime: "audio/ogg", fileExtension: "ogg", kind: .audio)
     public static let wav = MediaType(mime: "audio/wav", fileExtension: "wav", kind: .audio)
     public static let flac = MediaType(mime: "audio/flac", fileExtension: "flac", kind: .audio)
+
+    /// What the pipeline takes, for people (both daemons' refusals name it).
+    public static let acceptedFormats = "JPEG, PNG, WebP, GIF, HEIC/HEIF, MP4/MOV/M4V, WebM/MKV, AVI, M4A, MP3, AAC, Ogg (Vorbis, Opus, FLAC), WAV, FLAC"
 
     /// Every type `sniff` can return.
     public static let all: [MediaType] = [

@@ -13,6 +13,8 @@ enum OneShot {
         let timings: [String: Double]
         /// The source video (videos only).
         var media: VideoInfo? = nil
+        /// The source audio (audio-only files).
+        var audio: AudioInfo? = nil
 
         var json: String {
             let encoder = JSONEncoder()
@@ -39,8 +41,7 @@ enum OneShot {
         try? handle.close()
         let stem = ((input as NSString).lastPathComponent as NSString).deletingPathExtension
         let directory = (out as NSString).appendingPathComponent(stem)
-        guard let type = MediaType.sniff(head) else { return .failure(MediaError(.unsupported, "not a supported image or video format")) }
-        if type.kind == .audio { return .failure(MediaError(.unsupported, MediaType.audioRefusal)) }
+        guard let type = MediaType.sniff(head) else { return .failure(MediaError(.unsupported, "not a supported image, video or audio format")) }
         let existed = FileManager.default.fileExists(atPath: directory)
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -73,7 +74,7 @@ enum OneShot {
         let main = result.outputs.first
         return Report(
             input: prepared.input, outputs: Dictionary(uniqueKeysWithValues: result.outputs.map { ($0.name, $0.bytes) }),
-            width: main?.width, height: main?.height, timings: result.timings, media: result.media)
+            width: main?.width, height: main?.height, timings: result.timings, media: result.media, audio: result.audio)
     }
 
     /// A failed input leaves nothing behind: the directory goes again if this run made it.

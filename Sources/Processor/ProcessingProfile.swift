@@ -8,22 +8,29 @@ import Yams
 struct ProcessingProfile: Codable, Sendable, Equatable {
     var image: ImageProfile
     var video: VideoProfile
+    /// Audio-only uploads (`audio.m4a` + `waveform.png`).
+    var audio: AudioProfile
     var limits: MediaLimits
     var retry: FailurePolicy
 
-    init(image: ImageProfile = .standard, video: VideoProfile = .init(), limits: MediaLimits = .init(), retry: FailurePolicy = .init()) {
+    init(
+        image: ImageProfile = .standard, video: VideoProfile = .init(), audio: AudioProfile = .init(), limits: MediaLimits = .init(),
+        retry: FailurePolicy = .init()
+    ) {
         self.image = image
         self.video = video
+        self.audio = audio
         self.limits = limits
         self.retry = retry
     }
 
-    enum CodingKeys: String, CodingKey { case image, video, limits, retry }
+    enum CodingKeys: String, CodingKey { case image, video, audio, limits, retry }
 
     init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         image = try c.decodeIfPresent(ImageProfile.self, forKey: .image) ?? .standard
         video = try c.decodeIfPresent(VideoProfile.self, forKey: .video) ?? .init()
+        audio = try c.decodeIfPresent(AudioProfile.self, forKey: .audio) ?? .init()
         limits = try c.decodeIfPresent(MediaLimits.self, forKey: .limits) ?? .init()
         retry = try c.decodeIfPresent(FailurePolicy.self, forKey: .retry) ?? .init()
     }

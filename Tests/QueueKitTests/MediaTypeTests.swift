@@ -47,7 +47,7 @@ struct MediaTypeTests {
         Array("OggS".utf8) + [0, 2] + [UInt8](repeating: 0, count: 20) + [1, UInt8(packet.count)] + packet
     }
 
-    @Test("audio is recognised, to be refused with its own reason", arguments: [
+    @Test("audio is recognised as audio (the audio pipeline's)", arguments: [
         (Array("ID3\u{4}\u{0}".utf8), "audio/mpeg"),
         ([0xFF, 0xFB, 0x90, 0x64], "audio/mpeg"),  // MPEG-1 layer III, 128 kbit/s, 44.1 kHz
         ([0xFF, 0xF3, 0x48, 0xC4], "audio/mpeg"),  // MPEG-2 layer III

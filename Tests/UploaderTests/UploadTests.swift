@@ -93,23 +93,24 @@ struct UploadTests {
         }
     }
 
-    @Test("audio-only files are refused with 415 and their own reason (the processor says the same)")
+    @Test("audio-only files are accepted by their first bytes (not the declared type) and queued as audio jobs")
     func audioOnly() async throws {
         try await UploaderHarness.run { h in
-            let cases: [(String, Data)] = [
-                ("audio/mpeg", Data("ID3\u{4}\u{0}\u{0}".utf8) + Data(count: 64)),
-                ("audio/wav", Data("RIFF\u{24}\u{0}\u{0}\u{0}WAVEfmt ".utf8) + Data(count: 64)),
-                ("video/mp4", Data([0, 0, 0, 24]) + Data("ftypM4A \u{0}\u{0}\u{0}\u{0}M4A mp42".utf8) + Data(count: 64)),
+            let cases: [(declared: String, data: Data, sniffed: String, fileExtension: String)] = [
+                ("application/octet-stream", Data("ID3\u{4}\u{0}\u{0}".utf8) + Data(count: 64), "audio/mpeg", "mp3"),
+                ("image/png", Data("RIFF\u{24}\u{0}\u{0}\u{0}WAVEfmt ".utf8) + Data(count: 64), "audio/wav", "wav"),
+                ("video/mp4", Data([0, 0, 0, 24]) + Data("ftypM4A \u{0}\u{0}\u{0}\u{0}M4A mp42".utf8) + Data(count: 64), "audio/mp4", "m4a"),
+                ("audio/flac", Data("fLaC\u{0}\u{0}\u{0}\u{22}".utf8) + Data(count: 64), "audio/flac", "flac"),
             ]
-            for (type, data) in cases {
-                let body = UploaderHarness.multipart(files: [("file", "x.bin", type, data)])
+            for (declared, data, _, _) in cases {
+                let body = UploaderHarness.multipart(files: [("file", "x.bin", declared, data)])
                 let response = try await h.client.execute(uri: "/upload", method: .post, headers: UploaderHarness.multipartHeaders(), body: body)
-                #expect(response.status == .unsupportedMediaType)
-                #expect(response.errorCode == "UnsupportedMediaType")
-                #expect(response.errorMessage?.contains("audio-only files are not processed") == true, "\(response.errorMessage ?? "")")
+                #expect(response.status == .accepted, "\(declared): \(response.errorMessage ?? "")")
             }
-            #expect(try await h.rawBlobs().isEmpty)
-            #expect(try await h.queuedJobs().isEmpty)
+            let jobs = try await h.queuedJobs()
+            #expect(jobs.map(\.input.mediaType).sorted() == cases.map(\.sniffed).sorted())
+            #expect(Set(jobs.map { ($0.input.blob as NSString).pathExtension }) == Set(cases.map(\.fileExtension)))
+            #expect(try await h.rawBlobs().count == cases.count)
         }
     }
 

@@ -24,9 +24,8 @@ extension SafeInput {
         let streams = self.streams
         let videoIndex = av_find_best_stream(context, AVMEDIA_TYPE_VIDEO, -1, -1, nil, 0)
         guard videoIndex >= 0 else {
-            if av_find_best_stream(context, AVMEDIA_TYPE_AUDIO, -1, -1, nil, 0) >= 0 {
-                throw MediaError(.unsupported, "audio-only files are not processed (the file has an audio stream and no video)")
-            }
+            // An MP4 or Matroska file whose only stream is audio: the audio pipeline's (callers route it).
+            if av_find_best_stream(context, AVMEDIA_TYPE_AUDIO, -1, -1, nil, 0) >= 0 { throw MediaError.audioOnly }
             throw MediaError(.corrupt, "the file has no video stream")
         }
         let audioIndex = av_find_best_stream(context, AVMEDIA_TYPE_AUDIO, -1, videoIndex, nil, 0)

@@ -10,6 +10,9 @@ final class SafeInput {
     /// Demuxers by FFmpeg name: MP4/MOV, Matroska/WebM and AVI. Never HLS, DASH, concat, playlists or
     /// the raw/image formats that probe from anything.
     static let allowedFormats = ["mov", "mp4", "m4a", "3gp", "3g2", "mj2", "matroska", "webm", "avi"]
+    /// The audio pipeline's demuxers: the video containers (an M4A is MP4, an audio-only MKV is
+    /// Matroska) plus raw MP3, ADTS AAC, Ogg, WAV and FLAC. Never the raw PCM or image formats.
+    static let allowedAudioFormats = allowedFormats + ["mp3", "aac", "ogg", "wav", "flac"]
     static let allowedVideoCodecs: Set<AVCodecID> = [
         AV_CODEC_ID_H264, AV_CODEC_ID_HEVC, AV_CODEC_ID_MPEG4, AV_CODEC_ID_PRORES, AV_CODEC_ID_MJPEG, AV_CODEC_ID_VP8,
         AV_CODEC_ID_VP9, AV_CODEC_ID_AV1,
@@ -18,6 +21,8 @@ final class SafeInput {
         AV_CODEC_ID_AAC, AV_CODEC_ID_MP3, AV_CODEC_ID_OPUS, AV_CODEC_ID_VORBIS, AV_CODEC_ID_AC3, AV_CODEC_ID_EAC3, AV_CODEC_ID_FLAC,
         AV_CODEC_ID_ALAC, AV_CODEC_ID_PCM_S16LE, AV_CODEC_ID_PCM_S16BE, AV_CODEC_ID_PCM_S24LE, AV_CODEC_ID_PCM_S24BE,
         AV_CODEC_ID_PCM_S32LE, AV_CODEC_ID_PCM_S32BE, AV_CODEC_ID_PCM_F32LE, AV_CODEC_ID_PCM_F32BE, AV_CODEC_ID_PCM_F64LE, AV_CODEC_ID_PCM_U8,
+        // WAV's other common sample formats (the audio pipeline reads WAV files).
+        AV_CODEC_ID_PCM_S8, AV_CODEC_ID_PCM_F64BE, AV_CODEC_ID_PCM_S24DAUD, AV_CODEC_ID_PCM_ALAW, AV_CODEC_ID_PCM_MULAW,
     ]
 
     /// The decoders FFmpeg may open, during probing too (`codec_whitelist`).
@@ -37,7 +42,15 @@ final class SafeInput {
     private let io: UnsafeMutablePointer<AVIOContext>
     private let descriptor: UnsafeMutablePointer<Int32>
 
-    init(path: String, limits: VideoLimits) throws(MediaError) {
+    /// `formats`: the demuxers this caller accepts (`allowedFormats`, or `allowedAudioFormats` for
+    /// the audio pipeline); `accepted` names them for people in the refusal; `unrecognised` is the
+    /// failure when no demuxer recognises the bytes at all (the audio pipeline, which only gets
+    /// what the sniffer took for audio, calls that `corrupt`).
+    init(
+        path: String, limits: VideoLimits, formats: [String] = SafeInput.allowedFormats,
+        accepted: String = "only MP4/MOV, Matroska/WebM and AVI are accepted",
+        unrecognised: MediaError = MediaError(.unsupported, "not a recognised video format")
+    ) throws(MediaError) {
         _ = FFmpegLog.quiet
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw MediaError(.internal, "cannot open \(path): \(String(cString: strerror(errno)))") }
@@ -60,10 +73,10 @@ final class SafeInput {
             // outside the allowlist before a demuxer reads a header.
             var format: UnsafePointer<AVInputFormat>?
             let score = av_probe_input_buffer2(io, &format, "", nil, 0, UInt32(clamping: limits.probeSizeBytes))
-            guard score >= 0, let format else { throw MediaError(.unsupported, "not a recognised video format") }
+            guard score >= 0, let format else { throw unrecognised }
             let name = String(cString: format.pointee.name)
-            guard name.split(separator: ",").contains(where: { SafeInput.allowedFormats.contains(String($0)) }) else {
-                throw MediaError(.unsupported, "the container is '\(name)'; only MP4/MOV, Matroska/WebM and AVI are accepted")
+            guard name.split(separator: ",").contains(where: { formats.contains(String($0)) }) else {
+                throw MediaError(.unsupported, "the container is '\(name)'; \(accepted)")
             }
             formatName = name
             guard let context = avformat_alloc_context() else { throw MediaError(.internal, "out of memory (avformat_alloc_context)") }
@@ -72,7 +85,7 @@ final class SafeInput {
             context.pointee.flags |= AVFMT_FLAG_CUSTOM_IO
             cffmpeg_refuse_nested_opens(context)
             var options = Options([
-                ("format_whitelist", SafeInput.allowedFormats.joined(separator: ",")),
+                ("format_whitelist", formats.joined(separator: ",")),
                 ("codec_whitelist", SafeInput.allowedDecoderNames),
                 ("protocol_whitelist", "none"),
                 // One more than allowed, so a file at the limit opens and is refused with a clear reason
@@ -112,7 +125,8 @@ final class SafeInput {
         descriptor.deallocate()
     }
 
-    /// A short name for people: `mp4` (MP4/MOV/M4V/3GP), `matroska` (MKV/WebM) or `avi`.
+    /// A short name for people: `mp4` (MP4/MOV/M4V/M4A/3GP), `matroska` (MKV/WebM), `avi`, or the
+    /// audio demuxer's own name (`mp3`, `aac`, `ogg`, `wav`, `flac`).
     var containerName: String {
         if formatName.hasPrefix("mov") { return "mp4" }
         if formatName.hasPrefix("matroska") { return "matroska" }

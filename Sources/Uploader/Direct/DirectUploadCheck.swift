@@ -35,16 +35,13 @@ enum DirectUploadCheck {
         case refused(JobStatus.Failure)
     }
 
-    /// The media type of the blob's first bytes, or why it is refused.
+    /// The media type of the blob's first bytes (image, video or audio), or why it is refused.
     static func mediaType(prefix: some Collection<UInt8>) -> TypeVerdict {
         guard let type = MediaType.sniff(prefix) else {
             return .refused(
                 JobStatus.Failure(
                     code: unsupportedCode,
-                    reason: "the content is not a supported image or video (JPEG, PNG, WebP, GIF, HEIC/HEIF, MP4/MOV/M4V, WebM/MKV, AVI)"))
-        }
-        if type.kind == .audio {
-            return .refused(JobStatus.Failure(code: unsupportedCode, reason: "\(MediaType.audioRefusal) (the content is \(type.mime))"))
+                    reason: "the content is not a supported image, video or audio file (\(MediaType.acceptedFormats))"))
         }
         return .media(type)
     }

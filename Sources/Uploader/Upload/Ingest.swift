@@ -108,16 +108,13 @@ struct Ingest: Sendable {
     }
 
     /// The media type of a file from its first bytes, or the error every upload path answers: 400
-    /// for an empty file, 415 for content that is no supported image or video (audio included).
+    /// for an empty file, 415 for content that is no supported image, video or audio file.
     static func acceptedMediaType(head: ByteBuffer) throws -> MediaType {
         guard head.readableBytes > 0 else { throw UploaderError(.emptyFile, "the file is empty") }
         guard let mediaType = MediaType.sniff(head.readableBytesView) else {
             throw UploaderError(
                 .unsupportedMediaType,
-                "the content is not a supported image or video (JPEG, PNG, WebP, GIF, HEIC/HEIF, MP4/MOV/M4V, WebM/MKV, AVI)")
-        }
-        if mediaType.kind == .audio {
-            throw UploaderError(.unsupportedMediaType, "\(MediaType.audioRefusal) (the content is \(mediaType.mime)); send a photo or a video")
+                "the content is not a supported image, video or audio file (\(MediaType.acceptedFormats))")
         }
         return mediaType
     }
