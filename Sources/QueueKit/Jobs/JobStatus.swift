@@ -19,7 +19,7 @@ public struct JobStatus: Codable, Sendable, Equatable {
         public var blob: String?
         public var url: String?
         /// The picture's ThumbHash (base64), on outputs that are a picture of the source (`image.webp`,
-        /// `image.jpg`, `thumb.webp`, `poster.webp`): what a client paints before the image arrives.
+        /// `image.avif`, `image.jpg`, `thumb.webp`, `poster.webp`): what a client paints before the image arrives.
         public var thumbHash: String?
         /// The picture's average colour, `#rrggbb`, beside `thumbHash`.
         public var averageColor: String?
