@@ -764,10 +764,19 @@ def test_a_truncated_faststart_clip_is_a_clean_result_either_way(tmp_path, media
     assert result.rss < RSS_BUDGET_MIB
 
 
-def test_a_file_with_no_video_stream_fails(tmp_path, media):
+def test_a_file_with_no_video_stream_becomes_audio(tmp_path, media):
+    # An MP4 whose only stream is audio is not a video: the audio pipeline's outputs (issue 17
+    # item 6; Tests/interop/test_audio.py checks them through the daemons).
     path = tmp_path / "audio-only.mp4"
     ffmpeg("-f", "lavfi", "-i", TONE, "-c:a", "aac", path)
-    code, reason, _ = assert_fails(tmp_path, path, {"unsupported", "corrupt"})
+    result = run(tmp_path, path)
+    assert result.code == 0, result.stderr[-3000:]
+    assert sorted(result.lines[0]["outputs"]) == ["audio.m4a", "waveform.png"], result.lines
+    assert result.lines[0]["audio"]["codec"] == "aac" and "media" not in result.lines[0], result.lines
+    out = probe(result.out / "audio-only" / "audio.m4a")
+    assert [s["codec_type"] for s in out["streams"]] == ["audio"] and out["streams"][0]["profile"] == "LC", out["streams"]
+    assert abs(float(out["format"]["duration"]) - 2) <= DURATION_TOLERANCE, out["format"]
+    assert not any((result.out / "audio-only" / name).exists() for name in VIDEO_OUTPUTS)
 
 
 # ---- 3. D4: external references ------------------------------------------------------------------
