@@ -346,19 +346,17 @@ struct HLSPlaylist {
         guard !segments.isEmpty else { throw MediaError(.internal, "the HLS playlist \(path) lists no segments") }
     }
 
-    /// Bits per second: the peak over segments (segments shorter than half a target count over
-    /// half a target, so a short last segment does not inflate it) and the average over the whole.
+    /// Bits per second: the peak over segments (each segment's bytes over its `#EXTINF` duration,
+    /// as the HLS spec defines BANDWIDTH) and the average over the whole playlist.
     static func rates(_ playlist: HLSPlaylist, folder: String) -> (peak: Int, average: Int) {
         var peak = 0.0
         var bits = 0.0
         var seconds = 0.0
-        let longest = playlist.segments.map(\.duration).max() ?? 0
         for segment in playlist.segments {
             let size = Double(HLSLadder.size(of: (folder as NSString).appendingPathComponent(segment.uri))) * 8
             bits += size
             seconds += segment.duration
-            let span = max(segment.duration, longest / 2, 0.001)
-            peak = max(peak, size / span)
+            peak = max(peak, size / max(segment.duration, 0.001))
         }
         let average = seconds > 0 ? bits / seconds : 0
         return (Int(peak.rounded(.up)), Int(average.rounded(.up)))
