@@ -6,6 +6,10 @@
 #     median wall time and peak RSS of each; SSIM (luma, against a high-precision Lanczos resize of
 #     the original to each output's size) and bytes of the processor's and vips's WebPs.
 #  2. throughput: every photo, two processes at a time, processor vs vipsthumbnail.
+#  3. the AVIF row (bench/images_avif.py): per photo, the processor's image.avif (profile image.avif,
+#     libaom speed $AVIF_SPEED, default 6) at the lowest quality whose SSIM reaches its image.webp's
+#     (bisection), against that WebP: bytes ratio at equal SSIM and encode-time ratio (the processor's
+#     own timings of each encoder); informational, no goal.
 # The numbers, SSIM and tables come from bench/images_compare.py. Exits non-zero unless the median
 # time ratio processor/vips is ≤ 1.0 and processor/Pillow ≤ 0.6, and on every photo the processor's
 # SSIM is ≥ vips's − 0.002 and its bytes ≤ 1.03 × vips's (and every output has the expected size).
@@ -15,6 +19,7 @@
 #   PHOTOS='/path/to/*.jpg' bash bench/images.sh
 #   COMPARE_ISOLATION=1 bash bench/images.sh   (also `processor process --isolation none`, interleaved
 #     in the same rounds, and a table of what crash isolation costs per photo, paired by round)
+#   ONLY=avif LIMIT=3 bash bench/images.sh   (the AVIF row alone; AVIF=0 leaves it out of a full run)
 #   PROCESSOR_CMD='… {in} … {out} …' bash bench/images.sh   (a stand-in for the processor: {in} is the
 #     photo, {out} the directory that must receive {out}/<photo stem>/image.webp)
 set -euo pipefail
@@ -29,6 +34,10 @@ TP_ROUNDS=${TP_ROUNDS:-3}
 PROFILE=${PROFILE:-bench/profiles/fit2048.json}
 PY=${PY:-.venv/bin/python}
 PROCESSOR_CMD=${PROCESSOR_CMD:-}
+ONLY=${ONLY:-}
+AVIF=${AVIF:-1}
+AVIF_SPEED=${AVIF_SPEED:-6}
+AVIF_ROUNDS=${AVIF_ROUNDS:-2}
 # The tools timed in each round: with COMPARE_ISOLATION=1 the processor runs both ways
 # (`unisolated`: --isolation none, decoding in its own process).
 tools=(processor vips pillow)
@@ -50,6 +59,14 @@ if [[ -z $PROCESSOR_CMD ]]; then
   [[ -x $BIN/processor ]] || { echo "$BIN/processor missing: swift build -c release --product processor" >&2; exit 1; }
   [[ -f $PROFILE ]] || { echo "$PROFILE missing" >&2; exit 1; }
 fi
+
+# The AVIF row (needs the processor itself, not a stand-in).
+avif_row() {
+  [[ -z $PROCESSOR_CMD ]] || { echo "AVIF row skipped: PROCESSOR_CMD is a stand-in" >&2; return 0; }
+  echo "AVIF row: ${#photos[@]} photos, speed $AVIF_SPEED…" >&2
+  "$PY" bench/images_avif.py "$BIN/processor" "$PROFILE" "$AVIF_ROUNDS" "$AVIF_SPEED" "${photos[@]}"
+}
+if [[ $ONLY == avif ]]; then avif_row; exit; fi
 
 # tool_cmd TOOL PHOTO DIR: sets `cmd` to the command that makes DIR/<photo stem>/image.webp.
 tool_cmd() {
@@ -122,4 +139,7 @@ for round in $(seq 1 "$TP_ROUNDS"); do
 done
 
 echo "computing SSIM…" >&2
-"$PY" bench/images_compare.py report "$work/runs.tsv" "$out" "$work/throughput.tsv"
+status=0
+"$PY" bench/images_compare.py report "$work/runs.tsv" "$out" "$work/throughput.tsv" || status=$?
+if [[ $AVIF != 0 ]]; then avif_row; fi
+exit "$status"
