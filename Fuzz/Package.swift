@@ -14,7 +14,7 @@ let swiftSettings: [SwiftSetting] = [
 ]
 
 /// One executable per fuzz target; each is a thin `@main` around `Harness.main(_:)`.
-let harnesses = ["FuzzSniff", "FuzzJPEG", "FuzzPNG", "FuzzWebP", "FuzzGIF", "FuzzHEIF", "FuzzVideo", "MediaCheck"]
+let harnesses = ["FuzzSniff", "FuzzJPEG", "FuzzPNG", "FuzzWebP", "FuzzGIF", "FuzzHEIF", "FuzzVideo", "FuzzAudio", "MediaCheck"]
 
 let package = Package(
     name: "MediaPipelineFuzz",

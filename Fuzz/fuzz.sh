@@ -20,7 +20,7 @@ BIN=$BUILD/debug
 INPUTS=$BUILD/inputs
 PY=${PY:-.venv/bin/python}
 JOBS=${FUZZ_JOBS:-2}
-TARGETS=(sniff jpeg png webp gif heif video)
+TARGETS=(sniff jpeg png webp gif heif video audio)
 
 # Sanitizer reports stop the process with a non-zero status (libFuzzer then keeps the input).
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:halt_on_error=1:abort_on_error=0:detect_stack_use_after_return=0:allocator_may_return_null=1}
@@ -32,7 +32,7 @@ export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/Fuzz/lsan.supp:print_suppr
 binary() {
   case $1 in
     sniff) echo FuzzSniff ;; jpeg) echo FuzzJPEG ;; png) echo FuzzPNG ;; webp) echo FuzzWebP ;;
-    gif) echo FuzzGIF ;; heif) echo FuzzHEIF ;; video) echo FuzzVideo ;;
+    gif) echo FuzzGIF ;; heif) echo FuzzHEIF ;; video) echo FuzzVideo ;; audio) echo FuzzAudio ;;
     *) echo "unknown target $1" >&2; return 1 ;;
   esac
 }
@@ -69,7 +69,7 @@ run_one() {
   log=$BUILD/logs/$target.log
   mkdir -p "$corpus" "$findings" "$(dirname "$log")"
   case $target in
-    video) timeout=30; max_len=131072 ;;
+    video|audio) timeout=30; max_len=131072 ;;
     sniff) timeout=10; max_len=4096 ;;
     *) timeout=10; max_len=65536 ;;
   esac

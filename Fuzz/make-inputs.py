@@ -213,6 +213,34 @@ def videos(directory, size, seconds):
     return out
 
 
+# name → ffmpeg output arguments: every audio format the audio pipeline takes (and an MP4 whose only
+# stream is audio, which the video pipeline hands over).
+AUDIO = {
+    "aac.m4a": ["-c:a", "aac", "-b:a", "32k"],
+    "mp3.mp3": ["-c:a", "libmp3lame", "-b:a", "32k"],
+    "opus.ogg": ["-c:a", "libopus", "-b:a", "24k", "-f", "ogg"],
+    "vorbis.ogg": ["-c:a", "libvorbis", "-f", "ogg"],
+    "flac-in-ogg.oga": ["-c:a", "flac", "-f", "ogg"],
+    "pcm.wav": ["-c:a", "pcm_s16le"],
+    "flac.flac": ["-c:a", "flac"],
+    "adts.aac": ["-c:a", "aac", "-b:a", "32k", "-f", "adts"],
+    "audio-only.mp4": ["-c:a", "aac", "-b:a", "32k", "-f", "mp4"],
+}
+
+
+def audios(directory, rate, seconds):
+    """Each audio format: two tones (stereo) at `rate` Hz, then silence, `seconds` long in all."""
+    out = {}
+    tone = seconds * 2 / 3
+    for name, arguments in AUDIO.items():
+        path = os.path.join(directory, name)
+        ffmpeg("-f", "lavfi", "-i", f"sine=f=440:r={rate}:d={tone}", "-f", "lavfi", "-i", f"sine=f=660:r={rate}:d={tone}",
+               "-f", "lavfi", "-i", f"anullsrc=r={rate}:cl=stereo:d={seconds - tone}",
+               "-filter_complex", "[0][1]amerge=inputs=2[a];[a][2]concat=n=2:v=0:a=1[out]", "-map", "[out]", *arguments, path)
+        out[name] = path
+    return out
+
+
 def write(directory, name, data):
     path = os.path.join(directory, name)
     with open(path, "wb") as sink:
@@ -222,7 +250,7 @@ def write(directory, name, data):
 
 def make_seeds(root):
     """Small real inputs, one corpus per fuzz target."""
-    seeds = {t: os.path.join(root, "seeds", t) for t in ("sniff", "jpeg", "png", "webp", "gif", "heif", "video")}
+    seeds = {t: os.path.join(root, "seeds", t) for t in ("sniff", "jpeg", "png", "webp", "gif", "heif", "video", "audio")}
     for directory in seeds.values():
         os.makedirs(directory, exist_ok=True)
     images = still_images(48)
@@ -234,7 +262,11 @@ def make_seeds(root):
         write(seeds["sniff"], name, data[:64])
     for name, path in videos(seeds["video"], 32, 0.4).items():
         write(seeds["sniff"], name, open(path, "rb").read()[:64])
-    # Look-alikes the sniffers must turn away: audio-only files, SVG, AVIF, a WAV's RIFF.
+    for name, path in audios(seeds["audio"], 8000, 0.3).items():
+        write(seeds["sniff"], name, open(path, "rb").read()[:64])
+        if name == "audio-only.mp4":  # also the video target's (it hands the file to the audio pipeline)
+            write(seeds["video"], name, open(path, "rb").read())
+    # Look-alikes: bare audio headers, SVG, AVIF, a WAV's RIFF.
     write(seeds["sniff"], "x.svg", b'<svg xmlns="http://www.w3.org/2000/svg"/>')
     write(seeds["sniff"], "id3.mp3", b"ID3\x04\x00\x00\x00\x00\x00\x00" + bytes(54))
     write(seeds["sniff"], "wave.wav", b"RIFF\x24\x00\x00\x00WAVEfmt " + bytes(48))
@@ -282,9 +314,18 @@ def make_fixtures(root):
     add("fail:corrupt", "cut30.mp4", clip[:int(len(clip) * 0.3)])
     add("fail:corrupt", "noise.mp4", clip[:32] + random.Random(5).randbytes(200_000))
     add("fail:corrupt", "ebml-only.mkv", open(os.path.join(directory, "vp9-opus.mkv"), "rb").read()[:60])
-    audio = os.path.join(directory, "audio-only.m4a")
-    ffmpeg("-f", "lavfi", "-i", "sine=f=440:d=1", "-c:a", "aac", audio)
-    add("fail:unsupported,corrupt", None, path=audio)
+    # Audio-only files (issue 17 item 6): every format at 44.1 kHz, 3 s, and damaged ones.
+    made = audios(directory, 44100, 3)
+    for path in made.values():
+        add("ok", None, path=path)
+    flac = open(made["flac.flac"], "rb").read()
+    noise = random.Random(7).randbytes(20_000)
+    add("fail:corrupt", "noise.flac", b"fLaC" + noise)
+    add("fail:corrupt", "cut.m4a", open(made["aac.m4a"], "rb").read()[:600])
+    add("fail:corrupt", "id3-noise.mp3", open(made["mp3.mp3"], "rb").read()[:10] + noise)
+    add("fail:corrupt", "riff-only.wav", open(made["pcm.wav"], "rb").read()[:12])
+    add("clean", "cut50.flac", flac[:len(flac) // 2])
+    add("clean", "cut50.ogg", open(made["opus.ogg"], "rb").read()[:len(flac) // 4])
     # Fuzzing's findings in our glue, kept (libheif's own is not here: only the child's address-space
     # limit contains it, and this check runs in one process).
     add("clean", None, path=os.path.join(REPO, "Tests", "fuzz-regressions", "swscale-overread.webp"))

@@ -3,7 +3,7 @@ import MediaKit
 import MediaTypes
 
 /// The sanitized media check (`make test-sanitized`): every fixture of a manifest through the real
-/// pipelines with the shipped image profile and limits (and a small-box video profile), each
+/// pipelines with the shipped image and audio profiles and limits (and a small-box video profile), each
 /// outcome compared with what the manifest expects. Manifest lines: `EXPECT<TAB>PATH`, where
 /// EXPECT is `ok` (must succeed), `fail:CODE[,CODE…]` (must fail cleanly with one of the codes) or
 /// `clean` (either, as long as a failure is clean). Memory errors and C undefined behaviour are
@@ -14,6 +14,7 @@ public enum SanitizedCheck {
         tiers: [.init(maxInputBytes: nil, maxWidth: 320, maxHeight: 320, crf: 30, preset: "ultrafast")],
         frameSamples: .init(everySeconds: 1, maxCount: 3, maxSize: 160, quality: 60))
     static let limits = MediaLimits()
+    static let audioProfile = AudioProfile()
 
     public static func main() -> Never {
         let arguments = CommandLine.arguments.dropFirst()
@@ -40,6 +41,16 @@ public enum SanitizedCheck {
         exit(failed == 0 && passed > 0 ? 0 : 1)
     }
 
+    /// The audio pipeline with the shipped audio profile: its failure, or what is wrong with its outputs.
+    static func audio(_ path: String, work: String) -> ((any Error)?, String?) {
+        try? FileManager.default.removeItem(atPath: work)
+        try? FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        switch runBlocking({ try await AudioPipeline.process(inputPath: path, workDirectory: work, profile: audioProfile, limits: limits) }) {
+        case .success(let result): return (nil, AudioTarget.problem(result, profile: audioProfile))
+        case .failure(let error): return (error, nil)
+        }
+    }
+
     /// The outcome (`ok` or the failure) and what is wrong with it, if anything.
     static func check(_ path: String, expect: String, work: String) -> (String, String?) {
         guard let data = FileManager.default.contents(atPath: path) else { return ("unreadable", "cannot read \(path)") }
@@ -52,16 +63,24 @@ public enum SanitizedCheck {
             try? FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
             switch runBlocking({ try await VideoPipeline.process(inputPath: path, workDirectory: work, profile: videoProfile, limits: limits) }) {
             case .success(let result): failure = nil; problem = VideoTarget.problem(result, profile: videoProfile)
+            case .failure(let error as MediaError) where error == .audioOnly:  // as the processor routes it
+                let routed = audio(path, work: work)
+                failure = routed.0
+                problem = routed.1
             case .failure(let error): failure = error
             }
+        } else if type?.kind == .audio {
+            let routed = audio(path, work: work)
+            failure = routed.0
+            problem = routed.1
         } else if let format = type?.imageFormat {
             switch runBlocking({ try await ImagePipeline.process(bytes, format: format, profile: imageProfile, limits: limits) }) {
             case .success(let result): failure = nil; problem = ImageTarget.problem(result, format: format, profile: imageProfile, limits: limits)
             case .failure(let error): failure = error
             }
         } else {
-            // As the daemons do: what the sniffer does not take as an image or a video never reaches MediaKit.
-            failure = MediaError(.unsupported, type.map { "\($0.mime): \(MediaType.audioRefusal)" } ?? "not a supported image or video format")
+            // As the daemons do: what the sniffer does not recognise never reaches MediaKit.
+            failure = MediaError(.unsupported, "not a supported image, video or audio format")
         }
         let outcome = failure.map { "\($0)" } ?? "ok"
         if let failure {

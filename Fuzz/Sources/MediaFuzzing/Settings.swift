@@ -18,6 +18,9 @@ public enum FuzzSettings {
         audio: .init(bitRate: 16_000, sampleRate: 8_000, channels: 1), poster: .init(quality: 30),
         frameSamples: .init(everySeconds: 0.5, maxCount: 2, maxSize: 32, quality: 30), threads: 1)
 
+    /// 8 kHz mono AAC at 16 kbit/s and a 64×16 waveform.
+    public static let audioProfile = AudioProfile(bitRate: 16_000, sampleRate: 8_000, channels: 1, waveform: .init(width: 64, height: 16))
+
     /// 4 streams, 256×256 frames, 4 s of media, 10 s of work, probing within 256 KiB and 1 s.
     public static let videoLimits = VideoLimits(
         maxStreams: 4, maxPixels: 256 * 256, maxDurationSeconds: 4, maxJobSeconds: 10, probeSizeBytes: 256 << 10, analyzeDurationSeconds: 1)

@@ -22,7 +22,7 @@ public struct SniffTarget: FuzzTarget {
             guard MediaType.all.contains(type), MediaType.known(mime: type.mime) == type else { Finding.report("\(type.mime) is not a listed type") }
             if type.kind == .image, type.imageFormat == nil { Finding.report("image type \(type.mime) has no decoder") }
         }
-        guard let format = type?.imageFormat else { return }  // videos: FuzzVideo; audio and unknown never reach MediaKit
+        guard let format = type?.imageFormat else { return }  // videos: FuzzVideo; audio: FuzzAudio; unknown never reaches MediaKit
 
         let outcome = runBlocking { try await ImagePipeline.process(input, format: format, profile: FuzzSettings.imageProfile, limits: Self.headerLimits) }
         switch outcome {

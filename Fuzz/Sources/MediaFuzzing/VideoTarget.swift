@@ -2,7 +2,7 @@ import Foundation
 import MediaKit
 
 /// The video path end to end (`VideoPipeline.process`: demux → decode → scale/resample → encode →
-/// mux, poster, frame samples) on tiny limits and a 64-pixel profile. The input is written to a
+/// mux, poster, frame samples; an audio-only file then goes on to `AudioTarget`'s checks) on tiny limits and a 64-pixel profile. The input is written to a
 /// private temporary directory, as the processor writes a download.
 public struct VideoTarget: FuzzTarget {
     let directory: String
@@ -24,6 +24,11 @@ public struct VideoTarget: FuzzTarget {
             try await VideoPipeline.process(inputPath: inputPath, workDirectory: work, profile: FuzzSettings.videoProfile, limits: FuzzSettings.imageLimits)
         }
         switch outcome {
+        case .failure(let error as MediaError) where error == .audioOnly:
+            // An MP4 or Matroska file whose only stream is audio: the processor's route.
+            AudioTarget.check(
+                inputPath: inputPath, work: work, profile: FuzzSettings.audioProfile, limits: FuzzSettings.imageLimits,
+                what: "audio-only video input of \(input.count) bytes")
         case .failure(let error):
             Finding.checkClean(error, "video input of \(input.count) bytes")
             let left = (try? FileManager.default.contentsOfDirectory(atPath: work)) ?? []
