@@ -10,9 +10,10 @@ public struct ImageFacts: Sendable, Codable, Equatable {
     /// The displayed size (after the EXIF orientation).
     public var width: Int
     public var height: Int
-    /// The EXIF orientation (1…8; 1 when the source has none). Reported for every format, applied to JPEGs.
+    /// The EXIF orientation (1…8; 1 when the source has none). Reported for every format.
     public var orientation: Int
-    /// True when the pixels were turned or mirrored for it (orientation 2…8).
+    /// True when the pixels were turned or mirrored for it (JPEG: orientation 2…8; HEIF: libheif applies
+    /// the container's rotation and mirroring, which the EXIF orientation mirrors).
     public var orientationApplied: Bool
     /// The embedded ICC profile's description (JPEG and HEIF), or `sRGB` when there is none.
     public var colorSpace: String

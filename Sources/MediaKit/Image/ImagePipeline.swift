@@ -116,6 +116,9 @@ public enum ImagePipeline {
             let metadata = try HEIFCodec.metadata(data)
             facts.bitDepth = metadata.bitDepth
             if let block = metadata.exif { facts.apply(EXIF.facts(block)) }
+            // libheif turns the picture as the container says (irot/imir), which is what a camera's
+            // EXIF orientation in a HEIC mirrors.
+            facts.orientationApplied = facts.orientation != 1
             timings["decode"] = clock.lap()
             sourceSize = (still.width, still.height)
         case .webp:
