@@ -60,7 +60,7 @@ struct Serve: AsyncParsableCommand {
 struct Process: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the processing pipeline on local files, without storage or queue.",
-        discussion: "Writes OUT/<input name>/image.webp, thumb.webp (images; also image.avif when the profile enables image.avif) or video.mp4, poster.webp, storyboard.webp, storyboard.vtt (videos), … and prints one JSON line per input.")
+        discussion: "Writes OUT/<input name>/image.webp, thumb.webp (images; also image.avif when the profile enables image.avif) or video.mp4, poster.webp, storyboard.webp, storyboard.vtt (videos) or audio.m4a, waveform.png (audio-only files), … and prints one JSON line per input.")
 
     @Argument(help: "Input files.") var inputs: [String]
     @Option(name: .shortAndLong, help: "Output directory.") var out: String

@@ -144,11 +144,11 @@ def test_not_media_is_failed_with_the_reason_and_deleted(stack):
     assert raw_blob_exists(stack, name)
     status, answer = complete(stack, granted["jobId"])
     assert status == 422 and answer["error"]["code"] == "UploadRejected", answer
-    assert "not a supported image or video" in answer["error"]["message"]
+    assert "not a supported image, video or audio file" in answer["error"]["message"]
     assert not raw_blob_exists(stack, name)
     status, job = call(stack.uploader, "GET", f"/jobs/{granted['jobId']}")
     assert status == 200 and job["status"] == "failed", job
-    assert job["error"]["code"] == "unsupported" and "not a supported image or video" in job["error"]["reason"]
+    assert job["error"]["code"] == "unsupported" and "not a supported image, video or audio file" in job["error"]["reason"]
     assert stack.message_count() == 0
     # Completing again: the same answer, nothing queued, counted once.
     assert complete(stack, granted["jobId"])[0] == 422
