@@ -15,6 +15,8 @@ enum OneShot {
         var media: VideoInfo? = nil
         /// The source audio (audio-only files).
         var audio: AudioInfo? = nil
+        /// The source image's facts (images).
+        var image: ImageFacts? = nil
 
         var json: String {
             let encoder = JSONEncoder()
@@ -74,7 +76,8 @@ enum OneShot {
         let main = result.outputs.first
         return Report(
             input: prepared.input, outputs: Dictionary(uniqueKeysWithValues: result.outputs.map { ($0.name, $0.bytes) }),
-            width: main?.width, height: main?.height, timings: result.timings, media: result.media, audio: result.audio)
+            width: main?.width, height: main?.height, timings: result.timings, media: result.media, audio: result.audio,
+            image: result.image)
     }
 
     /// A failed input leaves nothing behind: the directory goes again if this run made it.

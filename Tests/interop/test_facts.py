@@ -173,3 +173,17 @@ def test_a_clip_reports_frames_codecs_audio_and_bit_rates(make_stack, tmp_path):
     mp4.write_bytes(fetch(outputs["video.mp4"]))
     assert "location" not in ffprobe(mp4)["format"].get("tags", {})
     check_invariant(stack, [job_id])
+
+
+def test_processor_process_prints_the_image_facts(tmp_path):
+    """`processor process` (the one-shot CLI) reports the same facts under `image`."""
+    import os
+    from conftest import ROOT
+    path = tmp_path / "phone.jpg"
+    phone_jpeg(path)
+    binary = os.environ.get("PROCESSOR_BIN", os.path.join(ROOT, ".build/debug/processor"))
+    result = subprocess.run([binary, "process", str(path), "--out", str(tmp_path / "out")], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["image"]["orientation"] == 6 and report["image"]["locationRemoved"] is True, report
+    assert report["image"]["captureTime"] == "2024-05-01T12:34:56+02:00" and (report["width"], report["height"]) == (320, 640), report
