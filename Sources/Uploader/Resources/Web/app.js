@@ -174,6 +174,11 @@ function showPreviews(row, outputs) {
       media.controls = true;
       media.preload = "metadata";
       media.playsInline = true;
+    } else if (output.contentType.startsWith("audio/")) {
+      // audio.m4a of an audio-only upload (its waveform.png is shown as an image beside it).
+      media = document.createElement("audio");
+      media.controls = true;
+      media.preload = "metadata";
     }
     const caption = document.createElement("figcaption");
     const link = document.createElement("a");
