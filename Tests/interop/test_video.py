@@ -21,6 +21,7 @@ import struct
 import subprocess
 import threading
 import time
+import urllib.parse
 import urllib.request
 from collections import namedtuple
 
@@ -1065,22 +1066,36 @@ def test_end_to_end_a_real_clip_becomes_video_and_poster(make_stack, tmp_path):
     assert [outputs[name]["contentType"] for name in VIDEO_OUTPUTS] == ["image/webp", "text/vtt", "image/webp", "video/mp4"], outputs
     files = {}
     for name, output in outputs.items():
+        if name == "storyboard.vtt":
+            continue  # below: served by the uploader, its cues pointing at the sheet's link
         data = urllib.request.urlopen(output["url"]).read()  # the SAS link works as it is
         assert len(data) == output["bytes"]
         files[name] = tmp_path / name
         files[name].write_bytes(data)
+    # The cues as the processor stored them (relative to the sheet), and as a player gets them: from
+    # the uploader, each cue pointing at the sheet's own (SAS) link, which opens as it is.
+    stored = stack.blobs.get_blob_client("processed", f"{job_id}/storyboard.vtt").download_blob().readall()
+    assert len(stored) == outputs["storyboard.vtt"]["bytes"]
+    (tmp_path / "storyboard.vtt").write_bytes(stored)
+    served = urllib.request.urlopen(urllib.parse.urljoin(stack.uploader.url, outputs["storyboard.vtt"]["url"])).read().decode()
+    sheet_blob = outputs["storyboard.webp"]["url"].split("?")[0]
+    pairs = list(zip(served.splitlines(), stored.decode().splitlines(), strict=True))
+    targets = [(a, b) for a, b in pairs if b.startswith("storyboard.webp#")]
+    assert targets and all(a == b for a, b in pairs if (a, b) not in targets)
+    for link, relative in targets:
+        assert link.split("?")[0] == sheet_blob and link.split("#")[1] == relative.split("#")[1], (link, relative)
+        assert urllib.request.urlopen(link.split("#")[0]).read() == files["storyboard.webp"].read_bytes()
     video = check_mp4(files["video.mp4"], clip)
     stream = streams(video, "video")[0]
     assert (outputs["video.mp4"]["width"], outputs["video.mp4"]["height"]) == (stream["width"], stream["height"]) == (1280, 720)
     assert abs(outputs["video.mp4"]["durationSeconds"] - float(video["format"]["duration"])) <= DURATION_TOLERANCE
     check_poster(files["poster.webp"], video)
     assert (outputs["poster.webp"]["width"], outputs["poster.webp"]["height"]) == (1280, 720)
-    # The storyboard, fetched through its own link: the VTT's relative `storyboard.webp#xywh=` resolves
-    # beside it (same job directory), and the listed size is the sheet's.
+    # The storyboard: the stored VTT's relative `storyboard.webp#xywh=` regions lie in the sheet, and the
+    # listed size is the sheet's.
     sheet, cues = check_storyboard(tmp_path, video, count=3)  # 5.312 s: 3 cues of 1.771 s
     assert (outputs["storyboard.webp"]["width"], outputs["storyboard.webp"]["height"]) == sheet.size == (480, 90)
     assert abs(outputs["storyboard.vtt"]["durationSeconds"] - float(video["format"]["duration"])) <= 0.002
-    assert outputs["storyboard.vtt"]["url"].split("?")[0].rsplit("/", 1)[0] == outputs["storyboard.webp"]["url"].split("?")[0].rsplit("/", 1)[0]
     media = status["media"]
     assert media["videoCodec"] == "h264" and media["audioCodec"] == "aac" and (media["width"], media["height"]) == (1280, 720)
     assert abs(media["durationSeconds"] - 5.312) <= DURATION_TOLERANCE and media["rotation"] == 0
