@@ -69,10 +69,12 @@ final class AudioTranscoder {
     func run() throws(MediaError) -> Result {
         var clock = Stopwatch()
         let context = input.context
-        try checkHeader()
-        let probed: Int32 = withProbeOptions(count: Int(context.pointee.nb_streams)) { avformat_find_stream_info(context, $0) }
+        // What the header declares is checked before any frame is decoded (probing decodes some), as
+        // the video pipeline does: streams, duration, and the size of any picture (cover art).
+        try input.checkHeader(limits: limits)
+        let probed: Int32 = input.withProbeOptions(limits: limits, count: Int(context.pointee.nb_streams)) { avformat_find_stream_info(context, $0) }
         guard probed >= 0 else { throw MediaError(.corrupt, "the \(input.formatName) file's streams cannot be identified") }
-        try checkHeader()
+        try input.checkHeader(limits: limits)
         let audioIndex = av_find_best_stream(context, AVMEDIA_TYPE_AUDIO, -1, -1, nil, 0)
         guard audioIndex >= 0 else { throw MediaError(.corrupt, "the file has no audio stream") }
         for stream in input.streams where stream.pointee.index != audioIndex {
@@ -121,27 +123,6 @@ final class AudioTranscoder {
         return Result(
             info: info, durationSeconds: Double(audio.samplesEncoded) / Double(profile.sampleRate), waveform: waveform,
             timings: ["probe": probe, "transcode": transcode])
-    }
-
-    /// Stream count and duration as declared.
-    private func checkHeader() throws(MediaError) {
-        let count = input.streams.count
-        guard count <= limits.maxStreams else { throw MediaError(.limit, "stream limit: \(count) streams is over the limit of \(limits.maxStreams)") }
-        if let duration = input.durationSeconds, duration > limits.maxDurationSeconds {
-            throw MediaError(.limit, "duration limit: \(Int(duration)) s is over the limit of \(Int(limits.maxDurationSeconds)) s")
-        }
-    }
-
-    /// Per-stream decoder options for probing: the decoder allowlist (and the pixel limit, for the
-    /// cover art a probe may decode).
-    private func withProbeOptions<R>(count: Int, _ body: (UnsafeMutablePointer<OpaquePointer?>?) -> R) -> R {
-        var dictionaries = [OpaquePointer?](repeating: nil, count: max(1, count))
-        for index in dictionaries.indices {
-            av_dict_set(&dictionaries[index], "max_pixels", "\(limits.maxPixels)", 0)
-            av_dict_set(&dictionaries[index], "codec_whitelist", SafeInput.allowedDecoderNames, 0)
-        }
-        defer { for index in dictionaries.indices { av_dict_free(&dictionaries[index]) } }
-        return dictionaries.withUnsafeMutableBufferPointer { body($0.baseAddress) }
     }
 
     private func checkLimits() throws(MediaError) {

@@ -55,8 +55,9 @@ extension SafeInput {
         }
     }
 
-    /// Per-stream decoder options for probing: the pixel limit and the decoder allowlist.
-    private func withProbeOptions<R>(limits: VideoLimits, count: Int, _ body: (UnsafeMutablePointer<OpaquePointer?>?) -> R) -> R {
+    /// Per-stream decoder options for probing: the pixel limit and the decoder allowlist (the audio
+    /// pipeline probes with them too).
+    func withProbeOptions<R>(limits: VideoLimits, count: Int, _ body: (UnsafeMutablePointer<OpaquePointer?>?) -> R) -> R {
         var dictionaries = [OpaquePointer?](repeating: nil, count: max(1, count))
         for index in dictionaries.indices {
             av_dict_set(&dictionaries[index], "max_pixels", "\(limits.maxPixels)", 0)
