@@ -16,6 +16,7 @@ from PIL import Image
 
 from conftest import API_KEY, Stack, wait_until
 from test_video import DURATION_TOLERANCE, boxes, ffmpeg, probe, streams
+from test_webpage import browser  # noqa: F401 (the headless Chromium fixture)
 
 # The built-in profile's `audio` section.
 AUDIO = {"bitRate": 128000, "sampleRate": 48000, "channels": 2, "waveform": {"width": 1024, "height": 160}}
@@ -185,3 +186,25 @@ def test_damaged_audio_fails_as_corrupt_and_the_processor_goes_on(audio_stack, s
         assert done["error"]["reason"], done
         assert audio_stack.processed(job_id) == []
     assert audio_stack.processor.process.poll() is None, "the processor is still running"
+
+
+def test_the_page_plays_the_m4a_and_shows_the_waveform(audio_stack, sources, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+    browser.get(audio_stack.uploader.url + "/")
+    wait = WebDriverWait(browser, 120)
+    wait.until(lambda d: d.find_element(By.ID, "api-key")).send_keys(API_KEY)
+    browser.find_element(By.CSS_SELECTOR, "#key-form button[type=submit]").click()
+    wait.until(lambda d: not d.find_element(By.ID, "key-form").is_displayed())
+    browser.find_element(By.ID, "file-input").send_keys(str(sources["mp3"]))
+    row = wait.until(lambda d: [r for r in d.find_elements(By.CSS_SELECTOR, "#jobs .job") if r.get_attribute("data-state") == "succeeded"])[0]
+    player = wait.until(lambda d: row.find_element(By.CSS_SELECTOR, ".previews audio"))
+    # The browser reads the M4A's header from its link: its duration is the source's.
+    duration = wait.until(lambda d: d.execute_script("return arguments[0].readyState >= 1 && arguments[0].duration", player))
+    assert abs(duration - source_duration(sources["mp3"])) <= DURATION_TOLERANCE, duration
+    image = row.find_element(By.CSS_SELECTOR, ".previews img")
+    wait.until(lambda d: d.execute_script("return arguments[0].complete && arguments[0].naturalWidth > 0", image))
+    assert browser.execute_script("return [arguments[0].naturalWidth, arguments[0].naturalHeight]", image) == \
+        [AUDIO["waveform"]["width"], AUDIO["waveform"]["height"]]
+    if os.environ.get("AUDIO_PAGE_SCREENSHOT"):
+        browser.save_screenshot(os.environ["AUDIO_PAGE_SCREENSHOT"])
