@@ -48,7 +48,8 @@ final class HLSOutput: EncodedOutput {
             ("hls_playlist_type", "vod"),
             ("hls_list_size", "0"),
             ("hls_flags", "independent_segments"),
-            ("hls_segment_filename", (directory as NSString).appendingPathComponent("seg_%05d.m4s")),
+            // A pattern: a `%` of the folder's own name is escaped.
+            ("hls_segment_filename", (directory.replacingOccurrences(of: "%", with: "%%") as NSString).appendingPathComponent("seg_%05d.m4s")),
             ("hls_fmp4_init_filename", Self.initName),
         ])
         let status = avformat_write_header(context, &options.dictionary)
