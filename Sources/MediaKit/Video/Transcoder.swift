@@ -153,9 +153,9 @@ final class Transcoder {
 
         let duration = input.durationSeconds
         posterAt = duration.map { $0 * profile.poster.atFraction } ?? profile.poster.fallbackSeconds
+        let tile = Storyboard.tileSize(
+            width: video.outputWidth, height: video.outputHeight, sampleAspect: video.outputSampleAspect, size: profile.storyboard.thumbnailSize)
         if profile.storyboard.enabled {
-            let tile = Storyboard.tileSize(
-                width: video.outputWidth, height: video.outputHeight, sampleAspect: video.outputSampleAspect, size: profile.storyboard.thumbnailSize)
             storyboard = StoryboardCollector(settings: profile.storyboard, plannedDuration: duration)
             thumbnails = FrameConverter.rgb(width: tile.width, height: tile.height)
         }
