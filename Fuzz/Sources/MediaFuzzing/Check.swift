@@ -9,7 +9,9 @@ import MediaTypes
 /// `clean` (either, as long as a failure is clean). Memory errors and C undefined behaviour are
 /// AddressSanitizer's and UBSan's to report: the build runs with both, and either stops the run.
 public enum SanitizedCheck {
-    static let imageProfile = ImageProfile(jpeg: .init())
+    /// The shipped image profile plus the AVIF rendition at libaom's fastest speed (it encodes pixels
+    /// the pipeline made, not input bytes, but runs in the same process as the decoders).
+    static let imageProfile = ImageProfile(jpeg: .init(), avif: .init(enabled: true, quality: 50, speed: 10, threads: 1))
     static let videoProfile = VideoProfile(
         tiers: [.init(maxInputBytes: nil, maxWidth: 320, maxHeight: 320, crf: 30, preset: "ultrafast")],
         frameSamples: .init(everySeconds: 1, maxCount: 3, maxSize: 160, quality: 60))
