@@ -150,7 +150,8 @@ struct JobsController: Sendable {
     /// `name#fragment`) pointing at that link instead, fragment kept. Timing lines, the header and
     /// anything else are left as they are.
     static func resolvingCueTargets(_ text: String, links: [String: String]) -> String {
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        // Split on the scalar: "\r\n" is one Swift Character, which a Character split on "\n" never matches.
+        var lines = text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).map { String(String.UnicodeScalarView($0)) }
         for index in lines.indices {
             let line = lines[index].hasSuffix("\r") ? String(lines[index].dropLast()) : lines[index]
             let name = line.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? line
