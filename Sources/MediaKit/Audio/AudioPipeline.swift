@@ -1,5 +1,4 @@
 import Foundation
-import NIOPosix
 
 /// What processing one audio file produced.
 public struct AudioResult: Sendable {
@@ -19,14 +18,7 @@ public enum AudioPipeline {
     /// Transcodes `inputPath` on NIO's thread pool (codec work never runs on the cooperative pool).
     /// Cancelling the task stops the work between packets and removes partial outputs.
     public static func process(inputPath: String, workDirectory: String, profile: AudioProfile, limits: MediaLimits) async throws -> AudioResult {
-        let flag = CancelFlag()
-        return try await withTaskCancellationHandler {
-            try await NIOThreadPool.singleton.runIfActive {
-                try processBlocking(inputPath: inputPath, workDirectory: workDirectory, profile: profile, limits: limits, cancel: flag)
-            }
-        } onCancel: {
-            flag.cancel()
-        }
+        try await CancelFlag.runCancellable { flag in try processBlocking(inputPath: inputPath, workDirectory: workDirectory, profile: profile, limits: limits, cancel: flag) }
     }
 
     /// The output names (fixed, so a rerun overwrites, never adds).
@@ -47,7 +39,7 @@ public enum AudioPipeline {
                 path: inputPath, limits: limits.video, formats: SafeInput.allowedAudioFormats,
                 accepted: "only M4A/MP4, MP3, AAC, Ogg, WAV, FLAC and Matroska/WebM audio are accepted",
                 unrecognised: MediaError(.corrupt, "the audio cannot be read: its bytes are no audio format past the first few"))
-            let result = try AudioTranscoder(input: input, outputPath: audioPath, profile: profile, limits: limits.video, cancel: cancel).run()
+            let result = try AudioTranscoder(input: input, outputPath: audioPath, profile: profile, limits: limits.video, clock: JobClock(cancel: cancel, limits: limits.video)).run()
             var clock = Stopwatch()
             let picture = result.waveform.render(height: profile.waveform.height, rgba: profile.waveform.rgba ?? [0, 0, 0, 255])
             let png = try PNGCodec.encode(picture)

@@ -45,24 +45,18 @@ final class AudioTranscoder {
     private let input: SafeInput
     private let profile: AudioProfile
     private let limits: VideoLimits
-    private let cancel: CancelFlag
-    private let deadline: ContinuousClock.Instant
     private let outputPath: String
     private let packet: Owned<AVPacket>
     private let encoded: Owned<AVPacket>
-    private let decoded: Owned<AVFrame>
-    private var decodeErrors = 0
-    private var decodedFrames = 0
+    private let decoder: FrameDecoder
 
-    init(input: SafeInput, outputPath: String, profile: AudioProfile, limits: VideoLimits, cancel: CancelFlag) throws(MediaError) {
+    init(input: SafeInput, outputPath: String, profile: AudioProfile, limits: VideoLimits, clock: JobClock) throws(MediaError) {
         packet = try Owned.packet()
         encoded = try Owned.packet()
-        decoded = try Owned.frame()
+        decoder = try FrameDecoder(clock: clock)
         self.input = input
         self.profile = profile
         self.limits = limits
-        self.cancel = cancel
-        self.deadline = .now + .milliseconds(Int64(limits.maxJobSeconds * 1000))
         self.outputPath = outputPath
     }
 
@@ -98,19 +92,19 @@ final class AudioTranscoder {
         }
         let push: (UnsafeMutablePointer<AVFrame>) throws(MediaError) -> Void = { (frame) throws(MediaError) in try encode(frame) }
         while true {
-            try checkLimits()
+            try decoder.clock.check()
             let status = av_read_frame(context, packet.pointer)
             if status < 0 { break }  // the end, or a read error: what was read is kept
             defer { av_packet_unref(packet.pointer) }
             guard packet.pointer.pointee.stream_index == audioIndex else { continue }
-            try decode(packet.pointer, with: audio.decoder.pointer) { (frame) throws(MediaError) in try audio.push(frame, encode: push) }
+            try decoder.decode(packet.pointer, with: audio.decoder.pointer) { (frame) throws(MediaError) in try audio.push(frame, encode: push) }
             let seconds = Double(audio.samplesEncoded) / Double(profile.sampleRate)
             guard seconds <= limits.maxDurationSeconds else {
                 throw MediaError(.limit, "duration limit: the audio runs past \(Int(limits.maxDurationSeconds)) s")
             }
         }
-        try decode(nil, with: audio.decoder.pointer) { (frame) throws(MediaError) in try audio.push(frame, encode: push) }
-        guard decodedFrames > 0 else { throw MediaError(.corrupt, "no decodable audio (\(decodeErrors) damaged packets)") }
+        try decoder.decode(nil, with: audio.decoder.pointer) { (frame) throws(MediaError) in try audio.push(frame, encode: push) }
+        guard decoder.frames > 0 else { throw MediaError(.corrupt, "no decodable audio (\(decoder.damaged) damaged packets)") }
         try audio.finish(encode: push)
         try encode(nil)
         try output.finish()
@@ -123,36 +117,6 @@ final class AudioTranscoder {
         return Result(
             info: info, durationSeconds: Double(audio.samplesEncoded) / Double(profile.sampleRate), waveform: waveform,
             timings: ["probe": probe, "transcode": transcode])
-    }
-
-    private func checkLimits() throws(MediaError) {
-        try cancel.check()
-        if ContinuousClock.now > deadline { throw MediaError(.limit, "time limit: the job took longer than \(Int(limits.maxJobSeconds)) s") }
-    }
-
-    /// Sends one packet (nil: flush) and hands every frame to `body`; a damaged packet is counted
-    /// and skipped, as the ffmpeg command line does.
-    private func decode(
-        _ packet: UnsafeMutablePointer<AVPacket>?, with decoder: UnsafeMutablePointer<AVCodecContext>,
-        _ body: (UnsafeMutablePointer<AVFrame>) throws(MediaError) -> Void
-    ) throws(MediaError) {
-        let sent = avcodec_send_packet(decoder, packet)
-        if sent < 0, sent != CFFMPEG_AVERROR_EOF {
-            decodeErrors += 1
-            if sent != CFFMPEG_EAGAIN { return }
-        }
-        while true {
-            let received = avcodec_receive_frame(decoder, decoded.pointer)
-            if received == CFFMPEG_EAGAIN || received == CFFMPEG_AVERROR_EOF { return }
-            if received < 0 {
-                decodeErrors += 1
-                return
-            }
-            defer { av_frame_unref(decoded.pointer) }
-            decodedFrames += 1
-            try body(decoded.pointer)
-            if packet == nil { try checkLimits() }
-        }
     }
 
     /// Sends one frame (nil: flush) to the AAC encoder and writes every packet that comes out.

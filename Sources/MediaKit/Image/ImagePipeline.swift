@@ -1,5 +1,4 @@
 import Foundation
-import NIOPosix
 
 /// One file the pipeline wrote.
 public struct MediaOutput: Sendable {
@@ -49,14 +48,7 @@ public enum ImagePipeline {
     /// Processes `data` on NIO's thread pool (codec work never runs on the cooperative pool).
     /// Cancelling the task stops the work between scanlines or frames.
     public static func process(_ data: [UInt8], format: ImageFormat, profile: ImageProfile, limits: MediaLimits) async throws -> ImageResult {
-        let flag = CancelFlag()
-        return try await withTaskCancellationHandler {
-            try await NIOThreadPool.singleton.runIfActive {
-                try processBlocking(data, format: format, profile: profile, limits: limits, cancel: flag)
-            }
-        } onCancel: {
-            flag.cancel()
-        }
+        try await CancelFlag.runCancellable { flag in try processBlocking(data, format: format, profile: profile, limits: limits, cancel: flag) }
     }
 
     /// The same, on the calling thread.

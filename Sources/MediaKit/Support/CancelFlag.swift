@@ -1,3 +1,5 @@
+import NIOPosix
+
 /// A flag C code polls between scanlines and frames: set it to stop a decode or encode.
 /// The C side reads a plain `volatile int` through a pointer, so the flag owns a stable allocation.
 final class CancelFlag: @unchecked Sendable {
@@ -21,5 +23,18 @@ final class CancelFlag: @unchecked Sendable {
     /// Throws `cancelled` when set.
     func check() throws(MediaError) {
         if isCancelled { throw MediaError(.cancelled, "stopped") }
+    }
+}
+
+extension CancelFlag {
+    /// Runs blocking codec work on NIO's thread pool (never on the cooperative pool) with a fresh
+    /// flag that cancelling the calling task sets, so the work stops at its next poll.
+    static func runCancellable<Result: Sendable>(_ work: @escaping @Sendable (CancelFlag) throws -> Result) async throws -> Result {
+        let flag = CancelFlag()
+        return try await withTaskCancellationHandler {
+            try await NIOThreadPool.singleton.runIfActive { try work(flag) }
+        } onCancel: {
+            flag.cancel()
+        }
     }
 }

@@ -90,20 +90,16 @@ final class Transcoder {
     private let profile: VideoProfile
     private let limits: VideoLimits
     private let tier: VideoProfile.Tier
-    private let cancel: CancelFlag
-    private let deadline: ContinuousClock.Instant
     private let outputPath: String
 
-    init(input: SafeInput, inputBytes: Int, outputPath: String, profile: VideoProfile, limits: VideoLimits, cancel: CancelFlag) throws(MediaError) {
+    init(input: SafeInput, inputBytes: Int, outputPath: String, profile: VideoProfile, limits: VideoLimits, clock: JobClock) throws(MediaError) {
         packet = try Owned.packet()
         encoded = try Owned.packet()
-        decoded = try Owned.frame()
+        decoder = try FrameDecoder(clock: clock)
         self.input = input
         self.profile = profile
         self.limits = limits
         self.tier = profile.tier(forInputBytes: inputBytes)
-        self.cancel = cancel
-        self.deadline = .now + .milliseconds(Int64(limits.maxJobSeconds * 1000))
         self.outputPath = outputPath
     }
 
@@ -114,7 +110,7 @@ final class Transcoder {
     private var audio: AudioPath?
     private let packet: Owned<AVPacket>  // read from the file
     private let encoded: Owned<AVPacket>  // from the encoders
-    private let decoded: Owned<AVFrame>
+    private let decoder: FrameDecoder
     private var videoEnd = 0.0
     /// The end of the last packet of any stream: the MP4's duration, which players show.
     private var outputEnd = 0.0
@@ -124,7 +120,6 @@ final class Transcoder {
     private var decodedFrames = 0
     private var videoBytes = 0
     private var audioBytes = 0
-    private var decodeErrors = 0
     private var posterAt = 0.0
     private var poster: Pixels?
     private var firstFrame: Pixels?
@@ -163,24 +158,24 @@ final class Transcoder {
 
         // Packets in file order until the end (or a read error: what was read is kept).
         while true {
-            try checkLimits()
+            try decoder.clock.check()
             let status = av_read_frame(context, packet.pointer)
             if status < 0 { break }
             defer { av_packet_unref(packet.pointer) }
             if packet.pointer.pointee.stream_index == videoIndex {
                 videoBytes += Int(packet.pointer.pointee.size)
-                try decode(packet.pointer, with: video.decoder.pointer) { (frame) throws(MediaError) in try self.videoFrame(frame) }
+                try decoder.decode(packet.pointer, with: video.decoder.pointer) { (frame) throws(MediaError) in try self.videoFrame(frame) }
             } else if let audio, packet.pointer.pointee.stream_index == audioIndex {
                 audioBytes += Int(packet.pointer.pointee.size)
-                try decode(packet.pointer, with: audio.decoder.pointer) { (frame) throws(MediaError) in try self.audioFrame(frame, audio) }
+                try decoder.decode(packet.pointer, with: audio.decoder.pointer) { (frame) throws(MediaError) in try self.audioFrame(frame, audio) }
             }
         }
-        try decode(nil, with: video.decoder.pointer) { (frame) throws(MediaError) in try self.videoFrame(frame) }
+        try decoder.decode(nil, with: video.decoder.pointer) { (frame) throws(MediaError) in try self.videoFrame(frame) }
         if let audio {
-            try decode(nil, with: audio.decoder.pointer) { (frame) throws(MediaError) in try self.audioFrame(frame, audio) }
+            try decoder.decode(nil, with: audio.decoder.pointer) { (frame) throws(MediaError) in try self.audioFrame(frame, audio) }
         }
         guard keptFrames > 0 else {
-            throw MediaError(.corrupt, "no decodable video frames (\(decodeErrors) damaged packets)")
+            throw MediaError(.corrupt, "no decodable video frames (\(decoder.damaged) damaged packets)")
         }
         try encode(nil, with: video.encoder!, stream: video.outputStream!)
         if let audio {
@@ -214,38 +209,7 @@ final class Transcoder {
 
     private var timingsOpen = 0.0
 
-    private func checkLimits() throws(MediaError) {
-        try cancel.check()
-        if ContinuousClock.now > deadline {
-            throw MediaError(.limit, "time limit: the job took longer than \(Int(limits.maxJobSeconds)) s")
-        }
-    }
-
     // MARK: Decode and encode loops
-
-    /// Sends one packet (nil: flush) and hands every frame that comes out to `body`. A damaged
-    /// packet is counted and skipped, as the ffmpeg command line does.
-    private func decode(
-        _ packet: UnsafeMutablePointer<AVPacket>?, with decoder: UnsafeMutablePointer<AVCodecContext>,
-        _ body: (UnsafeMutablePointer<AVFrame>) throws(MediaError) -> Void
-    ) throws(MediaError) {
-        let sent = avcodec_send_packet(decoder, packet)
-        if sent < 0, sent != CFFMPEG_AVERROR_EOF {
-            decodeErrors += 1
-            if sent != CFFMPEG_EAGAIN { return }
-        }
-        while true {
-            let received = avcodec_receive_frame(decoder, decoded.pointer)
-            if received == CFFMPEG_EAGAIN || received == CFFMPEG_AVERROR_EOF { return }
-            if received < 0 {
-                decodeErrors += 1
-                return
-            }
-            defer { av_frame_unref(decoded.pointer) }
-            try body(decoded.pointer)
-            if packet == nil { try checkLimits() }
-        }
-    }
 
     /// Sends one frame (nil: flush) and writes every packet that comes out.
     private func encode(_ frame: UnsafeMutablePointer<AVFrame>?, with encoder: Owned<AVCodecContext>, stream: UnsafeMutablePointer<AVStream>) throws(MediaError) {

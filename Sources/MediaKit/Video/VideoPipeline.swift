@@ -1,5 +1,4 @@
 import Foundation
-import NIOPosix
 import ZIPFoundation
 
 /// One file the video pipeline wrote into the work directory.
@@ -52,14 +51,7 @@ public enum VideoPipeline {
     /// Transcodes `inputPath` on NIO's thread pool (codec work never runs on the cooperative pool).
     /// Cancelling the task stops the work between packets and removes partial outputs.
     public static func process(inputPath: String, workDirectory: String, profile: VideoProfile, limits: MediaLimits) async throws -> VideoResult {
-        let flag = CancelFlag()
-        return try await withTaskCancellationHandler {
-            try await NIOThreadPool.singleton.runIfActive {
-                try processBlocking(inputPath: inputPath, workDirectory: workDirectory, profile: profile, limits: limits, cancel: flag)
-            }
-        } onCancel: {
-            flag.cancel()
-        }
+        try await CancelFlag.runCancellable { flag in try processBlocking(inputPath: inputPath, workDirectory: workDirectory, profile: profile, limits: limits, cancel: flag) }
     }
 
     static func processBlocking(inputPath: String, workDirectory: String, profile: VideoProfile, limits: MediaLimits, cancel: CancelFlag) throws(MediaError)
@@ -74,12 +66,12 @@ public enum VideoPipeline {
         let sheetPath = (workDirectory as NSString).appendingPathComponent(storyboardSheet)
         let cuesPath = (workDirectory as NSString).appendingPathComponent("storyboard.vtt")
         let ladderPath = (workDirectory as NSString).appendingPathComponent(HLSLadder.directoryName)
-        let deadline = ContinuousClock.now + .milliseconds(Int64(limits.video.maxJobSeconds * 1000))
+        let jobClock = JobClock(cancel: cancel, limits: limits.video)
         do {
             var clock = Stopwatch()
             let input = try SafeInput(path: inputPath, limits: limits.video)
             let result = try Transcoder(
-                input: input, inputBytes: inputBytes, outputPath: videoPath, profile: profile, limits: limits.video, cancel: cancel
+                input: input, inputBytes: inputBytes, outputPath: videoPath, profile: profile, limits: limits.video, clock: jobClock
             ).run()
             _ = clock.lap()
             var outputs = [
@@ -119,7 +111,7 @@ public enum VideoPipeline {
                 // A second pass over the file: one decode feeding every rung (the MP4 above stays as it is).
                 let ladder = try HLSLadder(
                     input: try SafeInput(path: inputPath, limits: limits.video), parent: workDirectory, profile: profile, limits: limits.video,
-                    cancel: cancel, deadline: deadline
+                    clock: jobClock
                 ).run()
                 let top = ladder.variants.first
                 outputs.append(

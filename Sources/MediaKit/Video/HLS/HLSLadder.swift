@@ -54,30 +54,26 @@ final class HLSLadder {
     private let profile: VideoProfile
     private let settings: VideoProfile.HLS
     private let limits: VideoLimits
-    private let cancel: CancelFlag
-    private let deadline: ContinuousClock.Instant
 
     /// `parent` is the job's output directory; the ladder goes to `parent/hls`.
-    init(input: SafeInput, parent: String, profile: VideoProfile, limits: VideoLimits, cancel: CancelFlag, deadline: ContinuousClock.Instant)
+    init(input: SafeInput, parent: String, profile: VideoProfile, limits: VideoLimits, clock: JobClock)
         throws(MediaError)
     {
         packet = try Owned.packet()
         encoded = try Owned.packet()
-        decoded = try Owned.frame()
+        decoder = try FrameDecoder(clock: clock)
         self.input = input
         directory = (parent as NSString).appendingPathComponent(Self.directoryName)
         self.profile = profile
         settings = profile.hls
         self.limits = limits
-        self.cancel = cancel
-        self.deadline = deadline
     }
 
     // MARK: State of the run
 
     private let packet: Owned<AVPacket>
     private let encoded: Owned<AVPacket>
-    private let decoded: Owned<AVFrame>
+    private let decoder: FrameDecoder
     private var video: VideoPath!
     private var audio: AudioPath?
     private var audioOutput: HLSOutput?
@@ -86,7 +82,6 @@ final class HLSLadder {
     private var rungs: [HLSRung] = []
     private var lastKept: Double?
     private var keptFrames = 0
-    private var decodeErrors = 0
     private var nextKeyframeAt = 0.0
 
     func run() throws(MediaError) -> Result {
@@ -138,22 +133,22 @@ final class HLSLadder {
         for rung in rungs { try rung.start() }
 
         while true {
-            try checkLimits()
+            try decoder.clock.check()
             let status = av_read_frame(context, packet.pointer)
             if status < 0 { break }
             defer { av_packet_unref(packet.pointer) }
             if packet.pointer.pointee.stream_index == selected.videoIndex {
-                try decode(packet.pointer, with: video.decoder.pointer) { (frame) throws(MediaError) in try self.videoFrame(frame) }
+                try decoder.decode(packet.pointer, with: video.decoder.pointer) { (frame) throws(MediaError) in try self.videoFrame(frame) }
             } else if let audio, packet.pointer.pointee.stream_index == selected.audioIndex {
-                try decode(packet.pointer, with: audio.decoder.pointer) { (frame) throws(MediaError) in try self.audioFrame(frame, audio) }
+                try decoder.decode(packet.pointer, with: audio.decoder.pointer) { (frame) throws(MediaError) in try self.audioFrame(frame, audio) }
             }
         }
-        try decode(nil, with: video.decoder.pointer) { (frame) throws(MediaError) in try self.videoFrame(frame) }
+        try decoder.decode(nil, with: video.decoder.pointer) { (frame) throws(MediaError) in try self.videoFrame(frame) }
         if let audio {
-            try decode(nil, with: audio.decoder.pointer) { (frame) throws(MediaError) in try self.audioFrame(frame, audio) }
+            try decoder.decode(nil, with: audio.decoder.pointer) { (frame) throws(MediaError) in try self.audioFrame(frame, audio) }
         }
         guard keptFrames > 0 else {
-            throw MediaError(.corrupt, "no decodable video frames (\(decodeErrors) damaged packets)")
+            throw MediaError(.corrupt, "no decodable video frames (\(decoder.damaged) damaged packets)")
         }
         for rung in rungs { rung.finish() }
         if let audio, let output = audioOutput {
@@ -169,39 +164,6 @@ final class HLSLadder {
             keyframes.append(done.keyframes)
         }
         return try writeMaster(duration: ends.max() ?? 0, frameRate: frameRate, keyframes: keyframes)
-    }
-
-    private func checkLimits() throws(MediaError) {
-        try cancel.check()
-        if ContinuousClock.now > deadline {
-            throw MediaError(.limit, "time limit: the job took longer than \(Int(limits.maxJobSeconds)) s")
-        }
-    }
-
-    // MARK: Decoding
-
-    /// Sends one packet (nil: flush) and hands every frame that comes out to `body`; a damaged packet
-    /// is counted and skipped (as `Transcoder` does).
-    private func decode(
-        _ packet: UnsafeMutablePointer<AVPacket>?, with decoder: UnsafeMutablePointer<AVCodecContext>,
-        _ body: (UnsafeMutablePointer<AVFrame>) throws(MediaError) -> Void
-    ) throws(MediaError) {
-        let sent = avcodec_send_packet(decoder, packet)
-        if sent < 0, sent != CFFMPEG_AVERROR_EOF {
-            decodeErrors += 1
-            if sent != CFFMPEG_EAGAIN { return }
-        }
-        while true {
-            let received = avcodec_receive_frame(decoder, decoded.pointer)
-            if received == CFFMPEG_EAGAIN || received == CFFMPEG_AVERROR_EOF { return }
-            if received < 0 {
-                decodeErrors += 1
-                return
-            }
-            defer { av_frame_unref(decoded.pointer) }
-            try body(decoded.pointer)
-            if packet == nil { try checkLimits() }
-        }
     }
 
     /// The MP4's timing rules (`Transcoder.videoFrame`): timestamps from the container's start,
