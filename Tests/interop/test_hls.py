@@ -220,3 +220,45 @@ def test_the_daemon_uploads_the_ladder_under_hls_and_lists_the_master(make_stack
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(container.get_blob_client(name).download_blob().readall())
     assert abs(play(local / "hls" / "master.m3u8") - 5.0) <= DURATION_TOLERANCE
+
+
+@pytest.mark.parametrize("links", ["sas", "proxy"])
+def test_the_status_link_of_the_master_plays_without_a_key(make_stack, tmp_path, links):
+    """What a player gets from the status document: the master's link (no key). The uploader serves
+    every playlist itself with each URI replaced by its file's signed link (a read SAS for segments in
+    sas mode, a proxy link in proxy mode), so the whole ladder plays from that one link."""
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+    clip = tmp_path / "short.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25:duration=5", "-f", "lavfi", "-i", "sine=sample_rate=48000:duration=5",
+           "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", clip)
+    stack = make_stack(UPLOADER_LINKS=links, processor={"PROCESSOR_PROFILE": str(write_profile(tmp_path / "profile.json", HLS_PROFILE))})
+    status, body = stack.uploader.curl("-F", f"file=@{clip};type=video/mp4", f"{stack.uploader.url}/upload")
+    assert status == 202, body
+    job_id = body["jobId"]
+    wait_until(lambda: (stack.status(job_id) or {}).get("status") in ("succeeded", "failed"), timeout=300, message="job done")
+    status, job = stack.uploader.curl(f"{stack.uploader.url}/jobs/{job_id}")
+    assert status == 200 and job["status"] == "succeeded", job
+    url = urllib.parse.urljoin(stack.uploader.url, {o["name"]: o for o in job["outputs"]}["hls/master.m3u8"]["url"])
+    assert url.startswith(f"{stack.uploader.url}/jobs/{job_id}/outputs/hls/master.m3u8?"), url  # playlists come from us in both modes
+    master = urllib.request.urlopen(url, timeout=30).read().decode()
+    variants = [line for line in master.splitlines() if line and not line.startswith("#")]
+    assert variants and all(f"/jobs/{job_id}/outputs/hls/" in v and "signature=" in v for v in variants), master
+    media = urllib.request.urlopen(urllib.parse.urljoin(url, variants[0]), timeout=30).read().decode()
+    segments = [line for line in media.splitlines() if line and not line.startswith("#")]
+    want = stack.storage.blob_url if links == "sas" else f"/jobs/{job_id}/outputs/hls/"
+    assert segments and all(want in s for s in segments), media
+    # A relative name resolved against the signed link (what a player did before) is refused.
+    bare = urllib.parse.urljoin(url.split("?")[0], "360p/index.m3u8")
+    try:
+        urllib.request.urlopen(bare, timeout=30)
+        raise AssertionError("an unsigned playlist opened")
+    except urllib.error.HTTPError as error:
+        assert error.code == 401
+    # A player with nothing but the link plays the whole ladder.
+    result = subprocess.run(["ffmpeg", "-nostdin", "-hide_banner", "-i", url, "-map", "0", "-f", "null", "-"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    h, m, s = re.findall(r"time=(\d+):(\d+):([\d.]+)", result.stderr)[-1]
+    assert abs(int(h) * 3600 + int(m) * 60 + float(s) - 5.0) <= DURATION_TOLERANCE, result.stderr[-2000:]

@@ -10,8 +10,10 @@ import StorageKit
 /// `GET /jobs`: the caller's jobs, newest first, paged (`Ingest+List.swift`);
 /// `GET /jobs/{jobId}`: the job's status document, with a download `url` on each output;
 /// `GET /jobs/{jobId}/outputs/{name}`: an output streamed through the uploader (its link in the
-/// status document is signed, so it opens without the key); a WebVTT output (the storyboard's cues)
-/// is always served here, its cues pointing at the sheet's own signed link.
+/// status document is signed, so it opens without the key); text that names other files of the job
+/// (the storyboard's WebVTT, the HLS playlists) is always served here, each reference replaced by
+/// that file's own signed link (`JobsController+References.swift`), and the files beside a listed
+/// HLS master (`hls/720p/index.m3u8`, segments) are served under their paths too.
 /// A job is its tenant's only: to any other tenant it is 404, exactly as an unknown id.
 struct JobsController: Sendable {
     let ingest: Ingest
@@ -22,7 +24,7 @@ struct JobsController: Sendable {
     func addRoutes(to group: RouterGroup<UploaderRequestContext>) {
         group.get("jobs", use: list)
         group.get("jobs/:jobId", use: status)
-        group.get("jobs/:jobId/outputs/:name", use: output)
+        group.get("jobs/:jobId/outputs/**", use: output)  // a name (`video.mp4`) or a path (`hls/720p/index.m3u8`)
     }
 
     /// The page size of `GET /jobs` when `limit` is not given, and its largest.
@@ -106,16 +108,22 @@ struct JobsController: Sendable {
 
     @Sendable func output(request: Request, context: UploaderRequestContext) async throws -> Response {
         let status = try await load(context)
-        let name = context.parameters.get("name") ?? ""
-        guard let output = status.outputs.first(where: { $0.name == name }), let container = output.container, let blob = output.blob else {
-            throw UploaderError(.outputNotFound, "job \(status.jobId) has no output named \(name)")
+        // One segment (`video.mp4`) or a path (`hls/master.m3u8`, `hls/720p/seg_00001.m4s`).
+        let name = context.parameters.getCatchAll().joined(separator: "/")
+        guard let file = Self.servedFile(named: name, of: status) else {
+            throw UploaderError(.outputNotFound, "job \(status.jobId) has no output named \(name.prefix(256))")
         }
-        if output.contentType == Self.cuesType {
-            return try await cues(output, of: status, tenant: tenant(context))
+        if let kind = ReferencingText(contentType: file.contentType) {
+            return try await referencing(file, kind: kind, of: status, tenant: tenant(context))
         }
-        let download = try await ingest.blobs.download(container, blob)
+        let download: BlobClient.Download
+        do {
+            download = try await ingest.blobs.download(file.container, file.blob)
+        } catch let error as StorageError where error.isNotFound {
+            throw UploaderError(.outputNotFound, "job \(status.jobId) has no output named \(name.prefix(256))")
+        }
         var headers: HTTPFields = [
-            .contentType: output.contentType,
+            .contentType: file.contentType,
             .contentLength: String(download.properties.contentLength),
             .cacheControl: "private, max-age=3600",
         ]
@@ -123,42 +131,59 @@ struct JobsController: Sendable {
         return Response(status: .ok, headers: headers, body: .init(asyncSequence: download.body))
     }
 
-    /// WebVTT (the storyboard's cues): what the player fetches the sheet from is in the file.
-    static let cuesType = "text/vtt"
-    /// A storyboard's cues are a few kB (one line per thumbnail, at most a few hundred).
-    static let maxCuesBytes = 1 << 20
-
-    /// A WebVTT output with each cue's sibling reference (`storyboard.webp#xywh=…`, relative as the
-    /// processor writes it) replaced by that output's link in this response, so the player's request
-    /// for the sheet carries a signature too (a relative reference resolved against a signed link
-    /// keeps the path and drops the query). Served fresh each time: the links in it expire.
-    private func cues(_ output: JobStatus.Output, of job: JobStatus, tenant: String) async throws -> Response {
-        guard let container = output.container, let blob = output.blob else { throw UploaderError(.outputNotFound, "job \(job.jobId) has no output named \(output.name)") }
-        let body = try await ingest.blobs.downloadData(container, blob, limit: Self.maxCuesBytes)
-        var siblings: [String: String] = [:]
-        for sibling in job.outputs where sibling.name != output.name {
-            if let link = try await link(for: sibling, of: job, tenant: tenant) { siblings[sibling.name] = link }
-        }
-        let text = Self.resolvingCueTargets(String(buffer: body), links: siblings)
-        return Response(
-            status: .ok,
-            headers: [.contentType: "\(Self.cuesType); charset=utf-8", .cacheControl: "private, no-cache"],
-            body: .init(byteBuffer: ByteBuffer(string: text)))
+    /// A file the outputs route serves: a listed output, or a file beside a listed HLS playlist
+    /// (its variant playlists, init sections and segments, which the status does not list).
+    struct ServedFile: Sendable, Equatable {
+        var name: String
+        var contentType: String
+        var container: String
+        var blob: String
     }
 
-    /// `text` with every cue payload line that names one of `links`' outputs (`name` or
-    /// `name#fragment`) pointing at that link instead, fragment kept. Timing lines, the header and
-    /// anything else are left as they are.
-    static func resolvingCueTargets(_ text: String, links: [String: String]) -> String {
-        // Split on the scalar: "\r\n" is one Swift Character, which a Character split on "\n" never matches.
-        var lines = text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).map { String(String.UnicodeScalarView($0)) }
-        for index in lines.indices {
-            let line = lines[index].hasSuffix("\r") ? String(lines[index].dropLast()) : lines[index]
-            let name = line.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? line
-            guard let link = links[name] else { continue }
-            lines[index] = link + line.dropFirst(name.count) + (lines[index].hasSuffix("\r") ? "\r" : "")
+    /// `name` as a file of `job`: a listed output by its name, or a plain relative path under the
+    /// directory of a listed playlist output (`hls/…` beside `hls/master.m3u8`), stored under the
+    /// same blob directory; nil for anything else (no `..`, no other directories, no unknown types).
+    static func servedFile(named name: String, of job: JobStatus) -> ServedFile? {
+        if let output = job.outputs.first(where: { $0.name == name }) {
+            guard let container = output.container, let blob = output.blob else { return nil }
+            return ServedFile(name: name, contentType: output.contentType, container: container, blob: blob)
         }
-        return lines.joined(separator: "\n")
+        guard name.split(separator: "/", omittingEmptySubsequences: false).allSatisfy(isPlainComponent),
+            let type = companionContentType(of: name)
+        else { return nil }
+        for playlist in job.outputs where ReferencingText(contentType: playlist.contentType) == .playlist {
+            guard let container = playlist.container, let blob = playlist.blob, let slash = playlist.name.lastIndex(of: "/"),
+                let blobSlash = blob.lastIndex(of: "/")
+            else { continue }
+            let directory = playlist.name[...slash]  // "hls/"
+            guard name.hasPrefix(directory) else { continue }
+            let blobDirectory = String(blob[...blobSlash])  // "{jobId}/hls/"
+            return ServedFile(name: name, contentType: type, container: container, blob: blobDirectory + String(name.dropFirst(directory.count)))
+        }
+        return nil
+    }
+
+    /// A text output (WebVTT cues, an HLS playlist) with each relative reference replaced by the named
+    /// file's own link: a player follows them without the key, in both link modes. Served fresh each
+    /// time: the links in it expire.
+    private func referencing(_ file: ServedFile, kind: ReferencingText, of job: JobStatus, tenant: String) async throws -> Response {
+        let body: ByteBuffer
+        do {
+            body = try await ingest.blobs.downloadData(file.container, file.blob, limit: Self.maxReferencingBytes)
+        } catch let error as StorageError where error.isNotFound {
+            throw UploaderError(.outputNotFound, "job \(job.jobId) has no output named \(file.name)")
+        }
+        let text = String(buffer: body)
+        var links: [String: String] = [:]
+        for reference in Self.references(in: text, kind: kind) {
+            guard let name = Self.outputName(of: reference, from: file.name), name != file.name, let target = Self.servedFile(named: name, of: job)
+            else { continue }
+            links[reference] = try await link(to: target, of: job, tenant: tenant)
+        }
+        return Response(
+            status: .ok,
+            headers: [.contentType: "\(file.contentType); charset=utf-8", .cacheControl: "private, no-cache"],
+            body: .init(byteBuffer: ByteBuffer(string: Self.resolving(text, kind: kind, links: links))))
     }
 
     private func load(_ context: UploaderRequestContext) async throws -> JobStatus {
@@ -177,13 +202,18 @@ struct JobsController: Sendable {
 
     private func link(for output: JobStatus.Output, of job: JobStatus, tenant: String) async throws -> String? {
         guard let container = output.container, let blob = output.blob else { return output.url }
-        let path = "/jobs/\(job.jobId)/outputs/\(output.name.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? output.name)"
+        return try await link(to: ServedFile(name: output.name, contentType: output.contentType, container: container, blob: blob), of: job, tenant: tenant)
+    }
+
+    /// A signed link to one of the job's files: through us (proxy mode, and always for text that
+    /// names other files, which `referencing` resolves), else a read SAS straight to the blob.
+    private func link(to file: ServedFile, of job: JobStatus, tenant: String) async throws -> String {
+        let path = "/jobs/\(job.jobId)/outputs/\(file.name.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? file.name)"
         // The link reads the job as its tenant (a job from before tenants: as the tenant that asked).
         let proxy = signer.sign(path: path, tenant: job.tenant ?? tenant, ttlSeconds: linksTTLSeconds)
-        // Cues always through us, even with SAS links: `output(…)` points them at their sheet's link.
-        guard links == .sas, output.contentType != Self.cuesType else { return proxy }
+        guard links == .sas, ReferencingText(contentType: file.contentType) == nil else { return proxy }
         do {
-            return try await ingest.blobs.sasURL(container, blob, expiresIn: .seconds(linksTTLSeconds)).absoluteString
+            return try await ingest.blobs.sasURL(file.container, file.blob, expiresIn: .seconds(linksTTLSeconds)).absoluteString
         } catch {
             // A credential that cannot sign (no key, no delegation rights): stream through us instead.
             return proxy
