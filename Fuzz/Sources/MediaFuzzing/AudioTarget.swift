@@ -5,21 +5,12 @@ import MediaKit
 /// M4A mux, and the waveform drawn and PNG-encoded) on tiny limits and an 8 kHz mono profile. The
 /// input is written to a private temporary directory, as the processor writes a download.
 public struct AudioTarget: FuzzTarget {
-    let directory: String
+    let scratch = Scratch("audio")
 
-    public init() {
-        var template = Array((NSTemporaryDirectory() as NSString).appendingPathComponent("fuzz-audio-XXXXXX").utf8CString)
-        guard let made = mkdtemp(&template) else { fatalError("mkdtemp: \(errno)") }
-        directory = String(cString: made)
-    }
+    public init() {}
 
     public func run(_ input: [UInt8]) {
-        let inputPath = (directory as NSString).appendingPathComponent("input")
-        let work = (directory as NSString).appendingPathComponent("out")
-        try? FileManager.default.removeItem(atPath: work)
-        guard FileManager.default.createFile(atPath: inputPath, contents: Data(input)),
-            (try? FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: false)) != nil
-        else { fatalError("cannot write into \(directory)") }
+        let (inputPath, work) = scratch.prepare(input)
         Self.check(inputPath: inputPath, work: work, profile: FuzzSettings.audioProfile, limits: FuzzSettings.imageLimits, what: "audio input of \(input.count) bytes")
     }
 

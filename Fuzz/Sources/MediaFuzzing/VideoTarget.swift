@@ -5,21 +5,12 @@ import MediaKit
 /// mux, poster, frame samples; an audio-only file then goes on to `AudioTarget`'s checks) on tiny limits and a 64-pixel profile. The input is written to a
 /// private temporary directory, as the processor writes a download.
 public struct VideoTarget: FuzzTarget {
-    let directory: String
+    let scratch = Scratch("video")
 
-    public init() {
-        var template = Array((NSTemporaryDirectory() as NSString).appendingPathComponent("fuzz-video-XXXXXX").utf8CString)
-        guard let made = mkdtemp(&template) else { fatalError("mkdtemp: \(errno)") }
-        directory = String(cString: made)
-    }
+    public init() {}
 
     public func run(_ input: [UInt8]) {
-        let inputPath = (directory as NSString).appendingPathComponent("input")
-        let work = (directory as NSString).appendingPathComponent("out")
-        try? FileManager.default.removeItem(atPath: work)
-        guard FileManager.default.createFile(atPath: inputPath, contents: Data(input)),
-            (try? FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: false)) != nil
-        else { fatalError("cannot write into \(directory)") }
+        let (inputPath, work) = scratch.prepare(input)
         let outcome = runBlocking {
             try await VideoPipeline.process(inputPath: inputPath, workDirectory: work, profile: FuzzSettings.videoProfile, limits: FuzzSettings.imageLimits)
         }
