@@ -18,7 +18,7 @@ struct LeaseAmbiguityTests {
         return (queues, try #require(try await queues.receive("work", visibilityTimeout: visibility).first))
     }
 
-    // Visibility timeouts of 12–20 s: renewals start half-way, so a CI machine that delays a task by
+    // Visibility timeouts of 20–30 s: renewals start half-way, so a CI machine that delays a task by
     // several seconds still renews inside the held time (the tests wait on events, not on time).
 
     @Test("a renewal whose answer is lost never cancels work while the message is still held")
@@ -54,15 +54,17 @@ struct LeaseAmbiguityTests {
     func lostRenewalThenEnd() async throws {
         try await withDevStorage { devstorage in
             let start = ContinuousClock.now
-            let (queues, message) = try await Self.received(devstorage, visibility: 12)
+            // 20 s, as above: with 12 s a loaded machine once delayed the renewal (due at 6 s) past
+            // the margin, and the lease was given up for lateness before the answer could be lost.
+            let (queues, message) = try await Self.received(devstorage, visibility: 20)
             devstorage.faults.dropNextResponses(1, operation: .updateMessage)
             let error = await #expect(throws: LeaseLostError.self) {
-                try await queues.withLease(message, in: "work", visibilityTimeout: 12, receivedAt: start) { _ in
+                try await queues.withLease(message, in: "work", visibilityTimeout: 20, receivedAt: start) { _ in
                     try await Task.sleep(for: .seconds(120))
                 }
             }
             #expect(error?.reason.contains("answer was lost") == true)
-            // Stopped a margin before the held time (renewal at ~6 s + 12 s) ran out, not at 120 s.
+            // Stopped a margin before the held time (renewal at ~10 s + 20 s) ran out, not at 120 s.
             #expect(ContinuousClock.now - start < .seconds(60))
         }
     }
