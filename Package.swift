@@ -95,12 +95,17 @@ let package = Package(
         // MARK: Media (the only module that imports C)
         .systemLibrary(name: "CWebP", pkgConfig: "libwebp libwebpmux libwebpdemux", providers: [.apt(["libwebp-dev"])]),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+        // Linked: libavutil and libswscale (the image pipeline's scaler). libavformat, libavcodec,
+        // libavfilter, libswresample, libheif and libavif are not linked but loaded when a job first
+        // calls them (CMediaLibraries): their headers only, from the default include path.
         .systemLibrary(
-            name: "CFFmpeg", pkgConfig: "libavformat libavcodec libavutil libswscale libswresample libavfilter",
+            name: "CFFmpeg", pkgConfig: "libavutil libswscale",
             providers: [.apt(["libavformat-dev", "libavcodec-dev", "libavutil-dev", "libswscale-dev", "libswresample-dev", "libavfilter-dev"])]),
-        .systemLibrary(name: "CHeif", pkgConfig: "libheif", providers: [.apt(["libheif-dev"])]),
+        .systemLibrary(name: "CHeif", providers: [.apt(["libheif-dev"])]),
         // AVIF is written, never read: libavif encodes the optional `image.avif` rendition.
-        .systemLibrary(name: "CAVIF", pkgConfig: "libavif", providers: [.apt(["libavif-dev"])]),
+        .systemLibrary(name: "CAVIF", providers: [.apt(["libavif-dev"])]),
+        // The stubs that load the six libraries above on first use (generate.py writes stubs.c).
+        .target(name: "CMediaLibraries", dependencies: ["CFFmpeg", "CHeif", "CAVIF"], exclude: ["generate.py"]),
         .target(
             name: "CMediaShims",
             linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("exif"), .linkedLibrary("lcms2"), .linkedLibrary("gif")]
@@ -108,7 +113,7 @@ let package = Package(
         .target(
             name: "MediaKit",
             dependencies: [
-                "CAVIF", "CFFmpeg", "CHeif", "CMediaShims", "CPNG", "CWebP",
+                "CAVIF", "CFFmpeg", "CHeif", "CMediaLibraries", "CMediaShims", "CPNG", "CWebP",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ],

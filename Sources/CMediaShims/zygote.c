@@ -69,7 +69,7 @@ static void become_job(void) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
 }
 
-int mp_fork_server(int sock, pid_t parent, mp_fork_server_job job) {
+int mp_fork_server(int sock, pid_t parent, mp_fork_server_job prepare, mp_fork_server_job job) {
     // Its own process group: a terminal's Ctrl-C reaches the parent, which ends its jobs itself.
     setpgid(0, 0);
     signal(SIGINT, SIG_IGN);
@@ -140,6 +140,7 @@ int mp_fork_server(int sock, pid_t parent, mp_fork_server_job job) {
                 table = realloc(table, capacity * sizeof *table);
                 if (!table) return ENOMEM;
             }
+            if (prepare) prepare(payload, length);
             pid_t pid = fork();
             if (pid == 0) {
                 sigprocmask(SIG_SETMASK, &previous, NULL);

@@ -95,8 +95,10 @@ int mp_set_no_new_privs(void);
 /// callback returns, the child exits with status 0.
 typedef void (*mp_fork_server_job)(const char *payload, size_t length);
 /// Serves requests from `sock` until it closes: one forked child per line, its pid, exit status or
-/// signal written back (see zygote.c). Dies with `parent`. Returns an errno on failure, 0 on EOF.
-int mp_fork_server(int sock, pid_t parent, mp_fork_server_job job);
+/// signal written back (see zygote.c). Before each fork, `prepare` (may be NULL) gets the same
+/// payload in the server itself (it loads the libraries the job needs, once for all its children).
+/// Dies with `parent`. Returns an errno on failure, 0 on EOF.
+int mp_fork_server(int sock, pid_t parent, mp_fork_server_job prepare, mp_fork_server_job job);
 /// In a child of the fork server: tells the parent its outcome is written ("<id> done 0"). 0 on success.
 int mp_fork_server_done(void);
 /// For a single-threaded process that forks its job children itself (`processor process`): fork()

@@ -63,6 +63,9 @@ enum DirectChildren {
                     let request = ForkServerClient.request(
                         id: nextID, input: prepared.path, type: prepared.type.mime, directory: prepared.directory, profile: profile)
                     let timeout = prepared.type.kind == .image ? runner.imageTimeout : runner.timeout
+                    // What the file needs, loaded here once for every child that needs it (this
+                    // thread is still the only one); a failure is the child's to report.
+                    try? MediaLibrary.load(MediaRun.libraries(for: prepared.type, profile: profile))
                     start(Child(prepared: prepared, request: request, timeout: timeout))
                 }
             }

@@ -60,7 +60,7 @@ enum ForkServer {
     /// request until its parent closes the socket.
     private static func serve(_ socket: Int32, parent: pid_t) -> Never {
         warmUp()
-        let status = mp_fork_server(socket, parent, childJob)
+        let status = mp_fork_server(socket, parent, prepareJob, childJob)
         _exit(status == 0 ? 0 : 70)
     }
 
@@ -101,6 +101,22 @@ enum ForkServer {
         }
         close(fds[1])
         return (fds[0], process.processIdentifier)
+    }
+
+    /// Runs in the zygote before each fork: loads the libraries the request's job calls that are
+    /// not loaded yet (video and audio: libav*; HEIC: libheif), so that they are loaded once per
+    /// replica, when the first job needs them, not at every start nor in every child. A failure is
+    /// left to the child, which reports it as the job's error.
+    private static let prepareJob: mp_fork_server_job = { payload, length in
+        guard let payload, let request = try? JSONDecoder().decode(ChildRequest.self, from: Data(bytes: payload, count: length)),
+            let type = MediaType.known(mime: request.type)
+        else { return }
+        let missing = MediaRun.libraries(for: type, profile: request.profile).filter { !$0.isLoaded }
+        guard !missing.isEmpty else { return }
+        try? MediaLibrary.load(missing)
+        if mp_thread_count() != 1 {
+            FileHandle.standardError.write(Data("processor fork server: \(mp_thread_count()) threads after loading \(missing.map(\.soname)); children may inherit held locks\n".utf8))
+        }
     }
 
     /// Runs in each forked child: the request's file through the pipeline under the child's limits.

@@ -19,6 +19,9 @@ struct MediaReport: Codable, Sendable, Equatable {
 /// itself with `PROCESSOR_ISOLATION=none`).
 enum MediaRun {
     static func run(input: String, type: MediaType, directory: String, profile: ProcessingProfile) async throws -> MediaReport {
+        // Loaded now if not yet (a parent that forked this child may have): a missing one is this
+        // job's error, not an abort in the middle of it.
+        try MediaLibrary.load(libraries(for: type, profile: profile))
         switch type.kind {
         case .audio:
             return try await audio(input: input, directory: directory, profile: profile)
@@ -55,6 +58,18 @@ enum MediaRun {
                 throw error
             }
             return MediaReport(outputs: outputs, media: nil, image: facts, timings: timings)
+        }
+    }
+
+    /// The lazily loaded libraries (MediaLibrary) a job on `type` calls: none for most images.
+    static func libraries(for type: MediaType, profile: ProcessingProfile) -> [MediaLibrary] {
+        switch type.kind {
+        case .video, .audio: return MediaLibrary.audioVisual
+        case .image:
+            var libraries: [MediaLibrary] = []
+            if ImageFormat(mime: type.mime) == .heif { libraries.append(.heif) }
+            if profile.image.avif.enabled { libraries.append(.avif) }
+            return libraries
         }
     }
 
