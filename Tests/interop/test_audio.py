@@ -138,6 +138,21 @@ def test_an_audio_upload_becomes_an_m4a_and_a_waveform(audio_stack, sources, tmp
     assert status["input"]["mediaType"] == expected_type, status["input"]
 
 
+def test_an_mp4_song_with_cover_art_is_audio_not_a_still_video(audio_stack, sources, tmp_path):
+    """An `isom` MP4 whose only moving stream is audio, with the album cover as an attached picture
+    (a second, one-frame video stream): the audio pipeline's, not a video of the cover."""
+    covered = tmp_path / "covered.mp4"
+    ffmpeg("-i", sources["m4a-aac"], "-f", "lavfi", "-i", "color=c=red:s=64x64:d=1", "-map", "0:a", "-map", "1:v",
+           "-frames:v", "1", "-c:a", "copy", "-c:v", "mjpeg", "-disposition:v:0", "attached_pic", "-f", "mp4", covered)
+    kinds = [(s["codec_type"], s.get("disposition", {}).get("attached_pic")) for s in probe(covered)["streams"]]
+    assert kinds == [("audio", 0), ("video", 1)], kinds
+    assert covered.read_bytes()[8:12] == b"isom"
+    job_id = upload(audio_stack, covered)
+    status = check_outputs(audio_stack, job_id, covered, tmp_path)
+    assert status["input"]["mediaType"] == "video/mp4" and status["media"]["audioCodec"] == "aac", status
+    assert "videoCodec" not in status["media"], status["media"]
+
+
 def test_resumable_and_direct_uploads_take_audio_too(audio_stack, sources, tmp_path):
     from test_tus import create, patch, request
     source = sources["flac"]

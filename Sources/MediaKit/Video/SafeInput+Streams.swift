@@ -22,9 +22,14 @@ extension SafeInput {
         }
         try checkHeader(limits: limits)
         let streams = self.streams
-        let videoIndex = av_find_best_stream(context, AVMEDIA_TYPE_VIDEO, -1, -1, nil, 0)
+        var videoIndex = av_find_best_stream(context, AVMEDIA_TYPE_VIDEO, -1, -1, nil, 0)
+        if videoIndex >= 0, Self.isCoverArt(streams[Int(videoIndex)]) {
+            // A song's cover picture is not a video: the first moving-picture stream, or none.
+            videoIndex = streams.first { $0.pointee.codecpar.pointee.codec_type == AVMEDIA_TYPE_VIDEO && !Self.isCoverArt($0) }?.pointee.index ?? -1
+        }
         guard videoIndex >= 0 else {
-            // An MP4 or Matroska file whose only stream is audio: the audio pipeline's (callers route it).
+            // An MP4 or Matroska file whose only stream is audio (perhaps with cover art): the audio
+            // pipeline's (callers route it).
             if av_find_best_stream(context, AVMEDIA_TYPE_AUDIO, -1, -1, nil, 0) >= 0 { throw MediaError.audioOnly }
             throw MediaError(.corrupt, "the file has no video stream")
         }
@@ -34,6 +39,11 @@ extension SafeInput {
         }
         return InputStreams(
             videoIndex: videoIndex, audioIndex: audioIndex, video: streams[Int(videoIndex)], audio: audioIndex >= 0 ? streams[Int(audioIndex)] : nil)
+    }
+
+    /// An embedded picture (album cover) rather than a video track.
+    static func isCoverArt(_ stream: UnsafeMutablePointer<AVStream>) -> Bool {
+        stream.pointee.disposition & AV_DISPOSITION_ATTACHED_PIC != 0
     }
 
     /// Stream count, duration and frame sizes as declared.
