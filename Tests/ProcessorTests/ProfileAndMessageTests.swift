@@ -28,6 +28,39 @@ struct ProfileAndMessageTests {
         #expect(profile.limits.maxPixels == 1_000_000 && profile.limits.maxFrames == 1000)
     }
 
+    @Test("webp: every encoder knob is optional, libwebp's defaults when absent, and survives a round trip")
+    func webpKnobs() throws {
+        let standard = ImageProfile.WebP()
+        #expect(standard == .init(quality: 85, method: 4, sns: 50, filterStrength: 60, filterSharpness: 0, segments: 4, partitions: 0, pass: 1, preprocessing: 0, sharpYUV: false, threadLevel: 1))
+        #expect(try JSONDecoder().decode(ImageProfile.self, from: Data(#"{"webp": {}}"#.utf8)).webp == standard)
+        let partial = try JSONDecoder().decode(ImageProfile.self, from: Data(#"{"webp": {"method": 2, "sns": 25}}"#.utf8)).webp
+        #expect(partial == .init(method: 2, sns: 25))
+        let all = #"{"webp": {"quality": 80.5, "method": 6, "sns": 0, "filterStrength": 100, "filterSharpness": 7, "segments": 1, "partitions": 3, "pass": 10, "preprocessing": 7, "sharpYUV": true, "threadLevel": 0}}"#
+        let full = try JSONDecoder().decode(ImageProfile.self, from: Data(all.utf8)).webp
+        #expect(full == .init(quality: 80.5, method: 6, sns: 0, filterStrength: 100, filterSharpness: 7, segments: 1, partitions: 3, pass: 10, preprocessing: 7, sharpYUV: true, threadLevel: 0))
+        // The isolated child gets the profile as JSON: every knob must survive the trip.
+        #expect(try JSONDecoder().decode(ImageProfile.WebP.self, from: JSONEncoder().encode(full)) == full)
+    }
+
+    @Test(
+        "webp: out-of-range knobs are refused when the profile is read, naming the key",
+        arguments: [
+            ("quality", "101"), ("quality", "-1"), ("method", "7"), ("method", "-1"), ("sns", "101"), ("sns", "-1"),
+            ("filterStrength", "101"), ("filterSharpness", "8"), ("segments", "0"), ("segments", "5"), ("partitions", "4"),
+            ("pass", "0"), ("pass", "11"), ("preprocessing", "8"), ("threadLevel", "2"), ("threadLevel", "-1"),
+        ])
+    func webpRanges(key: String, value: String) {
+        let error = #expect(throws: DecodingError.self) {
+            try JSONDecoder().decode(ImageProfile.self, from: Data(#"{"webp": {"\#(key)": \#(value)}}"#.utf8))
+        }
+        guard case .dataCorrupted(let context)? = error else {
+            Issue.record("expected dataCorrupted, got \(String(describing: error))")
+            return
+        }
+        #expect(context.debugDescription.contains("webp.\(key) must be"), "\(context.debugDescription)")
+        #expect(context.codingPath.last?.stringValue == key)
+    }
+
     @Test("size tiers: larger inputs get stronger downscaling")
     func tiers() {
         let image = ProcessingProfile().image

@@ -157,7 +157,7 @@ public enum ImagePipeline {
         var outputs = [
             MediaOutput(
                 name: "image.webp", contentType: "image/webp",
-                data: try WebPCodec.encode(still, quality: profile.webp.quality, method: profile.webp.method), width: still.width, height: still.height,
+                data: try WebPCodec.encode(still, settings: profile.webp), width: still.width, height: still.height,
                 placeholder: placeholder)
         ]
         if let jpeg = profile.jpeg {
@@ -205,8 +205,8 @@ public enum ImagePipeline {
             MediaOutput(
                 name: "image.webp", contentType: "image/webp",
                 data: try WebPCodec.encodeAnimation(
-                    frames: scaled, endMs: max(endMs, (scaled.last?.startMs ?? 0) + 1), loopCount: loopCount, quality: profile.webp.quality,
-                    method: profile.webp.method, cancel: cancel),
+                    frames: scaled, endMs: max(endMs, (scaled.last?.startMs ?? 0) + 1), loopCount: loopCount, settings: profile.webp,
+                    cancel: cancel),
                 width: target.width, height: target.height, durationSeconds: Double(endMs) / 1000, placeholder: placeholder)
         ]
         if let size = profile.thumbnailSize {

@@ -1,22 +1,81 @@
 /// How images are turned into web media (part of the processing profile file).
 public struct ImageProfile: Codable, Sendable, Equatable {
-    /// WebP output settings.
+    /// WebP output settings: quality and method, and libwebp's other lossy-encoder parameters
+    /// (`WebPConfig`). Every key is optional; the defaults are libwebp's own (`WebPConfigInit`) and
+    /// give the same bytes as before these keys existed. `bench/webp-search.sh` searches them.
     public struct WebP: Codable, Sendable, Equatable {
         /// 0…100.
         public var quality: Float
         /// 0 (fast) … 6 (small).
         public var method: Int
-        public init(quality: Float = 85, method: Int = 4) {
+        /// Spatial noise shaping (`sns_strength`): 0 (off) … 100.
+        public var sns: Int
+        /// Loop-filter strength (`filter_strength`): 0 (off) … 100.
+        public var filterStrength: Int
+        /// Loop-filter sharpness (`filter_sharpness`): 0 (off) … 7 (least sharp).
+        public var filterSharpness: Int
+        /// Maximum number of segments: 1…4.
+        public var segments: Int
+        /// log2 of the number of token partitions: 0…3 (methods 0…2 only: from method 3 on libwebp
+        /// buffers the tokens and writes one partition).
+        public var partitions: Int
+        /// Entropy-analysis passes: 1…10 (methods 0…2 only, as `partitions`).
+        public var pass: Int
+        /// libwebp's preprocessing bits, 0…7: 1 segment smoothing, 2 pseudo-random dithering,
+        /// 4 sharp RGB→YUV (as `sharpYUV`).
+        public var preprocessing: Int
+        /// Sharp (slower) RGB→YUV conversion (`use_sharp_yuv`).
+        public var sharpYUV: Bool
+        /// 0 or 1: 1 lets libwebp run its analysis pass (and alpha) on a second thread; the bytes do not change.
+        public var threadLevel: Int
+
+        public init(
+            quality: Float = 85, method: Int = 4, sns: Int = 50, filterStrength: Int = 60, filterSharpness: Int = 0, segments: Int = 4,
+            partitions: Int = 0, pass: Int = 1, preprocessing: Int = 0, sharpYUV: Bool = false, threadLevel: Int = 1
+        ) {
             self.quality = quality
             self.method = method
+            self.sns = sns
+            self.filterStrength = filterStrength
+            self.filterSharpness = filterSharpness
+            self.segments = segments
+            self.partitions = partitions
+            self.pass = pass
+            self.preprocessing = preprocessing
+            self.sharpYUV = sharpYUV
+            self.threadLevel = threadLevel
         }
 
-        enum CodingKeys: String, CodingKey { case quality, method }
+        enum CodingKeys: String, CodingKey {
+            case quality, method, sns, filterStrength, filterSharpness, segments, partitions, pass, preprocessing, sharpYUV, threadLevel
+        }
 
         public init(from decoder: any Decoder) throws {
+            let d = WebP()
             let c = try decoder.container(keyedBy: CodingKeys.self)
-            quality = try c.decodeIfPresent(Float.self, forKey: .quality) ?? 85
-            method = try c.decodeIfPresent(Int.self, forKey: .method) ?? 4
+            quality = try c.decodeIfPresent(Float.self, forKey: .quality) ?? d.quality
+            method = try c.decodeIfPresent(Int.self, forKey: .method) ?? d.method
+            sns = try c.decodeIfPresent(Int.self, forKey: .sns) ?? d.sns
+            filterStrength = try c.decodeIfPresent(Int.self, forKey: .filterStrength) ?? d.filterStrength
+            filterSharpness = try c.decodeIfPresent(Int.self, forKey: .filterSharpness) ?? d.filterSharpness
+            segments = try c.decodeIfPresent(Int.self, forKey: .segments) ?? d.segments
+            partitions = try c.decodeIfPresent(Int.self, forKey: .partitions) ?? d.partitions
+            pass = try c.decodeIfPresent(Int.self, forKey: .pass) ?? d.pass
+            preprocessing = try c.decodeIfPresent(Int.self, forKey: .preprocessing) ?? d.preprocessing
+            sharpYUV = try c.decodeIfPresent(Bool.self, forKey: .sharpYUV) ?? d.sharpYUV
+            threadLevel = try c.decodeIfPresent(Int.self, forKey: .threadLevel) ?? d.threadLevel
+            guard quality.isFinite, (0...100).contains(quality) else {
+                throw DecodingError.dataCorruptedError(forKey: .quality, in: c, debugDescription: "webp.quality must be 0…100, not \(quality)")
+            }
+            let ranges: [(CodingKeys, Int, ClosedRange<Int>)] = [
+                (.method, method, 0...6), (.sns, sns, 0...100), (.filterStrength, filterStrength, 0...100),
+                (.filterSharpness, filterSharpness, 0...7), (.segments, segments, 1...4), (.partitions, partitions, 0...3),
+                (.pass, pass, 1...10), (.preprocessing, preprocessing, 0...7), (.threadLevel, threadLevel, 0...1),
+            ]
+            for (key, value, range) in ranges where !range.contains(value) {
+                throw DecodingError.dataCorruptedError(
+                    forKey: key, in: c, debugDescription: "webp.\(key.stringValue) must be \(range.lowerBound)…\(range.upperBound), not \(value)")
+            }
         }
     }
 

@@ -90,21 +90,43 @@ enum WebPCodec {
         return try result.get()
     }
 
-    /// Encodes a still image (RGB or RGBA; alpha kept when present).
+    /// Encodes a still image (RGB or RGBA; alpha kept when present) at `quality` and `method`, libwebp's
+    /// defaults for the rest.
     static func encode(_ pixels: Pixels, quality: Float, method: Int) throws(MediaError) -> [UInt8] {
+        try encode(pixels, settings: ImageProfile.WebP(quality: quality, method: method))
+    }
+
+    /// The `WebPConfig` for `settings` (lossy), validated by libwebp.
+    static func makeConfig(_ settings: ImageProfile.WebP) throws(MediaError) -> WebPConfig {
         var config = WebPConfig()
         guard WebPConfigInit(&config) != 0 else { throw MediaError(.internal, "WebP config") }
-        config.quality = quality
-        config.method = Int32(method)
-        // A second thread for the analysis pass and alpha; the output bytes are the same.
-        config.thread_level = 1
-        guard WebPValidateConfig(&config) != 0 else { throw MediaError(.internal, "WebP config is invalid (quality \(quality), method \(method))") }
+        config.quality = settings.quality
+        config.method = Int32(settings.method)
+        config.sns_strength = Int32(settings.sns)
+        config.filter_strength = Int32(settings.filterStrength)
+        config.filter_sharpness = Int32(settings.filterSharpness)
+        config.segments = Int32(settings.segments)
+        config.partitions = Int32(settings.partitions)
+        config.pass = Int32(settings.pass)
+        config.preprocessing = Int32(settings.preprocessing)
+        config.use_sharp_yuv = settings.sharpYUV ? 1 : 0
+        // 1: a second thread for the analysis pass and alpha; the output bytes are the same.
+        config.thread_level = Int32(settings.threadLevel)
+        guard WebPValidateConfig(&config) != 0 else { throw MediaError(.internal, "WebP config is invalid (\(settings))") }
+        return config
+    }
+
+    /// Encodes a still image (RGB or RGBA; alpha kept when present) with the profile's encoder settings.
+    static func encode(_ pixels: Pixels, settings: ImageProfile.WebP) throws(MediaError) -> [UInt8] {
+        var config = try makeConfig(settings)
         var picture = WebPPicture()
         guard WebPPictureInit(&picture) != 0 else { throw MediaError(.internal, "WebP picture") }
         picture.width = Int32(pixels.width)
         picture.height = Int32(pixels.height)
-        // Lossy: import straight into YUV 4:2:0 (no intermediate ARGB copy; the same conversion).
-        picture.use_argb = 0
+        // Lossy: import straight into YUV 4:2:0 (no intermediate ARGB copy; the same conversion). Sharp
+        // YUV and dithering (preprocessing 4 and 2) happen only in libwebp's ARGB → YUV step inside
+        // WebPEncode, so those keep ARGB.
+        picture.use_argb = settings.sharpYUV || settings.preprocessing & 6 != 0 ? 1 : 0
         defer { WebPPictureFree(&picture) }
         let imported = pixels.bytes.withUnsafeBufferPointer {
             pixels.channels == 4
@@ -127,7 +149,7 @@ enum WebPCodec {
 
     /// Encodes an animation of full-canvas RGBA frames (timestamps: each frame's start in ms).
     static func encodeAnimation(
-        frames: [(pixels: Pixels, startMs: Int)], endMs: Int, loopCount: Int, quality: Float, method: Int, cancel: CancelFlag
+        frames: [(pixels: Pixels, startMs: Int)], endMs: Int, loopCount: Int, settings: ImageProfile.WebP, cancel: CancelFlag
     ) throws(MediaError) -> [UInt8] {
         guard let first = frames.first else { throw MediaError(.corrupt, "the animation has no frames") }
         var options = WebPAnimEncoderOptions()
@@ -137,10 +159,7 @@ enum WebPCodec {
             throw MediaError(.internal, "WebP animation encoder")
         }
         defer { WebPAnimEncoderDelete(encoder) }
-        var config = WebPConfig()
-        guard WebPConfigInit(&config) != 0 else { throw MediaError(.internal, "WebP config") }
-        config.quality = quality
-        config.method = Int32(method)
+        var config = try makeConfig(settings)
         for frame in frames {
             try cancel.check()
             var picture = WebPPicture()
