@@ -76,3 +76,41 @@ def test_a_heic_job_loads_libheif_and_an_avif_profile_libavif(tmp_path):
     assert libraries >= {"libheif", "libavif"}, libraries
     assert not libraries & set(AUDIOVISUAL), libraries
     assert "image.webp" in outputs and "image.avif" in outputs, outputs
+
+
+def test_the_daemon_loads_libav_at_its_first_video_job_and_never_in_itself(make_stack, tmp_path):
+    from conftest import photos, wait_until
+    from test_processor import finished, upload
+    trace = tmp_path / "trace"
+    trace.mkdir()
+    temp = tmp_path / "processor-temp"
+    temp.mkdir()
+    stack = make_stack(processor={"PROCESSOR_TEMP_DIR": str(temp), "LD_DEBUG": "files", "LD_DEBUG_OUTPUT": str(trace / "ld")})
+
+    def lazy_loaded():
+        """pid → the lazy libraries that process loaded. A trace file is per exec'd process (the
+        fork server, forked, writes into the daemon's), each line starts with its writer's pid."""
+        found = {stack.processor.process.pid: set()}
+        for path in trace.iterdir():
+            for match in re.finditer(r"^\s*(\d+):\s+file=(lib[a-z0-9_]+)\.so\S*\s+\[\d+\];\s+(needed|dynamically loaded) by",
+                                     path.read_text(errors="replace"), re.M):
+                found.setdefault(int(match.group(1)), set())
+                if match.group(2) in LAZY:
+                    found[int(match.group(1))].add(match.group(2))
+        return found
+
+    def run(path):
+        job_id = upload(stack, path)
+        wait_until(lambda: finished(stack, job_id), timeout=300, interval=0.5, message=f"the job on {path}")
+        assert finished(stack, job_id)["status"] == "succeeded", finished(stack, job_id)
+
+    run(photos(1)[0])
+    assert not any(lazy_loaded().values()), lazy_loaded()
+    clip = tmp_path / "clip.mp4"
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-f", "lavfi", "-i", "testsrc2=s=160x120:r=10:d=1", "-f", "lavfi", "-i", "sine=d=1",
+                    "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", "-shortest", str(clip)], check=True)
+    run(clip)
+    loaded = lazy_loaded()
+    daemon = stack.processor.process.pid
+    assert loaded.get(daemon) == set(), loaded  # the daemon itself never calls a codec
+    assert [libs for pid, libs in loaded.items() if pid != daemon and set(AUDIOVISUAL) <= libs], loaded  # its fork server did

@@ -67,7 +67,9 @@ enum AVIFCodec {
     }
 
     /// The libavif version.
-    static var version: String { String(cString: avifVersion()) }
+    static var version: String {
+        MediaLibrary.avif.version(loaded: { String(cString: avifVersion()) }, headers: "\(AVIF_VERSION_MAJOR).\(AVIF_VERSION_MINOR).\(AVIF_VERSION_PATCH)")
+    }
 
     /// The AV1 encoder libavif picks, e.g. `aom`; nil when it was built without one.
     static var encoderName: String? {

@@ -79,5 +79,5 @@ enum HEIFCodec {
         }
     }
 
-    static var version: String { String(cString: heif_get_version()) }
+    static var version: String { MediaLibrary.heif.version(loaded: { String(cString: heif_get_version()) }, headers: LIBHEIF_VERSION) }
 }

@@ -66,10 +66,21 @@ enum Scaler {
 
     static var version: String { versionString(swscale_version()) }
 
-    /// FFmpeg's libraries as this process loaded them.
+    /// FFmpeg's libraries as this process loaded them (libavutil: linked; the others: once a job
+    /// has loaded them, MediaLibrary).
     static var ffmpegVersions: [String: String] {
-        ["libavformat": versionString(avformat_version()), "libavcodec": versionString(avcodec_version()),
-         "libavutil": versionString(avutil_version()), "libswresample": versionString(swresample_version())]
+        [
+            "libavformat": MediaLibrary.avformat.version(
+                loaded: { versionString(avformat_version()) },
+                headers: "\(LIBAVFORMAT_VERSION_MAJOR).\(LIBAVFORMAT_VERSION_MINOR).\(LIBAVFORMAT_VERSION_MICRO)"),
+            "libavcodec": MediaLibrary.avcodec.version(
+                loaded: { versionString(avcodec_version()) },
+                headers: "\(LIBAVCODEC_VERSION_MAJOR).\(LIBAVCODEC_VERSION_MINOR).\(LIBAVCODEC_VERSION_MICRO)"),
+            "libavutil": versionString(avutil_version()),
+            "libswresample": MediaLibrary.swresample.version(
+                loaded: { versionString(swresample_version()) },
+                headers: "\(LIBSWRESAMPLE_VERSION_MAJOR).\(LIBSWRESAMPLE_VERSION_MINOR).\(LIBSWRESAMPLE_VERSION_MICRO)"),
+        ]
     }
 
     private static func versionString(_ packed: UInt32) -> String {

@@ -21,6 +21,12 @@ public enum MediaLibrary: Int, CaseIterable, Sendable {
     /// Whether this process has loaded it.
     public var isLoaded: Bool { mp_library_loaded(c) != 0 }
 
+    /// The version this process loaded (`loaded`, called only then) or, while it has not loaded
+    /// it, the one the headers were (`headers`), marked so: reporting a version must not load it.
+    func version(loaded: () -> String, headers: String) -> String {
+        isLoaded ? loaded() : "\(headers) (headers; loaded when a job needs it)"
+    }
+
     /// Loads `libraries` into this process, if not loaded yet. Throws an `internal` error naming
     /// the library that cannot be loaded.
     public static func load(_ libraries: [MediaLibrary]) throws(MediaError) {
