@@ -9,7 +9,9 @@ import Glibc
 public struct ChildLimits: Codable, Sendable, Equatable {
     /// Virtual memory (RLIMIT_AS), which counts reservations (thread stacks, malloc arenas) as well
     /// as memory in use. Measured on 2 cores (VmPeak, `MALLOC_ARENA_MAX=2` as the child runs):
-    /// 421 MiB for a tiny image, 1035 MiB for a 1080p H.264 transcode (x264's threads). Default
+    /// 421 MiB for a tiny image while libav*/libheif/libavif were mapped in every process (now only
+    /// once a job needs them, MediaLibrary: a tiny image runs under a 256 MiB limit, debug build),
+    /// 1035 MiB for a 1080p H.264 transcode (x264's threads). Default
     /// 4 GiB: room for 4K and 50 MP inputs, a stop for a decoder that runs away. Resident memory
     /// beyond the pod's limit is the kernel OOM killer's: the child's `oom_score_adj` is 1000, so
     /// it is chosen before the daemon.
