@@ -36,26 +36,19 @@ extension BlobClient {
         precondition(staging.blockSize > 0 && staging.maxConcurrency > 0, "block size and concurrency must be positive")
         let idPrefix = String(UUID().uuidString.prefix(8)).lowercased()
 
+
         return try await withThrowingTaskGroup(of: StagedUploadWork.self) { group in
             // The whole-content MD5 runs block by block in a child task, chained through its state,
-            // so hashing block k overlaps reading block k+1 (MD5 is most of the CPU an upload costs).
+            // so hashing block k overlaps reading block k+1 (MD5 is a third of the CPU an upload costs).
             var md5: Insecure.MD5? = Insecure.MD5()  // nil while a child task holds the state
             var blocksInFlight = 0
             var total = 0
             var blockIDs: [String] = []
-            // Block buffers back from finished Put Blocks, filled again: an upload touches at most
-            // `maxConcurrency + 1` blocks' worth of memory once, not a fresh block (and its page
-            // faults, and the allocator's retained copies) per block.
-            var spare: [ByteBuffer] = []
-            // The first block starts small and grows as bytes arrive: a small file (one Put Blob)
-            // never allocates a whole block.
-            var current = ByteBufferAllocator().buffer(capacity: min(staging.blockSize, Self.firstBlockCapacity))
+            var current = ByteBufferAllocator().buffer(capacity: staging.blockSize)
 
             func handle(_ work: StagedUploadWork) {
                 switch work {
-                case .staged(let block):
-                    blocksInFlight -= 1
-                    if spare.count <= staging.maxConcurrency { spare.append(block) }
+                case .staged: blocksInFlight -= 1
                 case .hashed(let state): md5 = state.md5
                 }
             }
@@ -80,14 +73,9 @@ extension BlobClient {
                 let withMD5 = staging.blockMD5
                 group.addTask {
                     try await self.putBlock(container, blob, blockID: id, body: block, contentMD5: withMD5)
-                    return .staged(block)
+                    return .staged
                 }
                 blocksInFlight += 1
-            }
-            func nextBlock() -> ByteBuffer {
-                guard var buffer = spare.popLast() else { return ByteBufferAllocator().buffer(capacity: staging.blockSize) }
-                buffer.clear()  // the same memory when no one else holds it any more (else a new buffer)
-                return buffer
             }
 
             for try await var chunk in bytes {
@@ -99,7 +87,7 @@ extension BlobClient {
                     if current.readableBytes == staging.blockSize {
                         try await hash(current)
                         try await stage(current)
-                        current = nextBlock()
+                        current = ByteBufferAllocator().buffer(capacity: staging.blockSize)
                     }
                 }
             }
@@ -107,9 +95,8 @@ extension BlobClient {
             while md5 == nil, let work = try await group.next() { handle(work) }
             let digest = Data(md5!.finalize())
             if blockIDs.isEmpty {
-                // Everything fits in one block: a single Put Blob is one round trip instead of two,
-                // with the MD5 already computed.
-                let result = try await putBlob(container, blob, body: current, contentMD5: digest, options: options)
+                // Everything fits in one block: a single Put Blob is one round trip instead of two.
+                let result = try await putBlob(container, blob, body: current, options: options)
                 return BlobUploadResult(etag: result.etag, bytes: total, md5: digest, blockCount: 0)
             }
             if current.readableBytes > 0 { try await stage(current) }
@@ -118,9 +105,6 @@ extension BlobClient {
             return BlobUploadResult(etag: etag, bytes: total, md5: digest, blockCount: blockIDs.count)
         }
     }
-
-    /// The capacity a staged upload's first block starts with (it grows up to the block size).
-    static let firstBlockCapacity = 64 << 10
 
     /// Block ids of one blob must all have the same length: base64 of `prefix-NNNNNN`.
     static func blockID(prefix: String, index: Int) -> String {
@@ -140,7 +124,7 @@ enum StagedUploadWork: Sendable {
     /// The running MD5 state, moved between tasks. Safe to send: exactly one task owns it at a time
     /// (the parent gives up its copy, setting its own to nil, until the child returns it).
     struct HashState: @unchecked Sendable { var md5: Insecure.MD5 }
-    /// A block is staged; its buffer is handed back for the next block.
-    case staged(ByteBuffer)
+
+    case staged
     case hashed(HashState)
 }
