@@ -46,15 +46,7 @@ work=$(mktemp -d /tmp/bench-images.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 shopt -u patsub_replacement 2>/dev/null || true  # a literal `&` in a path stays literal below
 
-# shellcheck disable=SC2206
-photos=($PHOTOS)  # expands a glob, splits a list
-if ((LIMIT > 0)); then photos=("${photos[@]:0:LIMIT}"); fi
-for p in "${photos[@]}"; do [[ -f $p ]] || { echo "no such photo: $p" >&2; exit 1; }; done
-((${#photos[@]} > 0)) || { echo "no photos" >&2; exit 1; }
-dups=$(for p in "${photos[@]}"; do basename "${p%.*}"; done | sort | uniq -d)
-[[ -z $dups ]] || { echo "photos must have distinct names (outputs go to <stem>/image.webp): $dups" >&2; exit 1; }
-command -v vipsthumbnail >/dev/null || { echo "vipsthumbnail missing: apt-get install libvips-tools" >&2; exit 1; }
-"$PY" -c 'import PIL, numpy, scipy' || { echo "$PY needs Pillow, numpy and scipy" >&2; exit 1; }
+photo_set  # $PHOTOS (first $LIMIT) → photos[], checked; vipsthumbnail and $PY checked
 if [[ -z $PROCESSOR_CMD ]]; then
   [[ -x $BIN/processor ]] || { echo "$BIN/processor missing: swift build -c release --product processor" >&2; exit 1; }
   [[ -f $PROFILE ]] || { echo "$PROFILE missing" >&2; exit 1; }

@@ -1,5 +1,5 @@
 # bench/lib.sh — shared by the bench scripts: free ports, waiting for a port, a devstorage on free
-# ports with its connection string exported, and the processor's one-shot command. Source it after
+# ports with its connection string exported, the processor's one-shot command, and the photo benches' checked photo set. Source it after
 # setting BIN and work.
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -35,4 +35,20 @@ processor_cmd() {
   else
     cmd=("$BIN/processor" process "$in" --out "$dir" --profile "$PROFILE" --isolation "${ISOLATION:-process}")
   fi
+}
+
+# The photo benches' inputs: $PHOTOS (a glob or a list; the first $LIMIT when LIMIT > 0) into the
+# array `photos`, each an existing file with a distinct stem (outputs go to <stem>/image.webp);
+# vipsthumbnail and $PY (Pillow, numpy, scipy) present. Exits on the first problem.
+photo_set() {
+  # shellcheck disable=SC2206
+  photos=($PHOTOS)  # expands a glob, splits a list
+  if ((LIMIT > 0)); then photos=("${photos[@]:0:LIMIT}"); fi
+  local p dups
+  for p in "${photos[@]}"; do [[ -f $p ]] || { echo "no such photo: $p" >&2; exit 1; }; done
+  ((${#photos[@]} > 0)) || { echo "no photos" >&2; exit 1; }
+  dups=$(for p in "${photos[@]}"; do basename "${p%.*}"; done | sort | uniq -d)
+  [[ -z $dups ]] || { echo "photos must have distinct names (outputs go to <stem>/image.webp): $dups" >&2; exit 1; }
+  command -v vipsthumbnail >/dev/null || { echo "vipsthumbnail missing: apt-get install libvips-tools" >&2; exit 1; }
+  "$PY" -c 'import PIL, numpy, scipy' || { echo "$PY needs Pillow, numpy and scipy" >&2; exit 1; }
 }

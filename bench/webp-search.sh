@@ -16,6 +16,7 @@
 #   BIN=.build-rel-webp/release bash bench/webp-search.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 BIN=${BIN:-.build/release}
 PHOTOS=${PHOTOS:-/usr/share/backgrounds/mate/nature/*.jpg}
 LIMIT=${LIMIT:-0}
@@ -24,15 +25,7 @@ PY=${PY:-.venv/bin/python}
 OUT=${OUT:-/tmp/webp-search.json}
 export BUDGET=${BUDGET:-40} ROUNDS=${ROUNDS:-5} FINALISTS=${FINALISTS:-6} Q_STEP=${Q_STEP:-0.5} ISOLATION=${ISOLATION:-process}
 
-# shellcheck disable=SC2206
-photos=($PHOTOS)  # expands a glob, splits a list
-if ((LIMIT > 0)); then photos=("${photos[@]:0:LIMIT}"); fi
-for p in "${photos[@]}"; do [[ -f $p ]] || { echo "no such photo: $p" >&2; exit 1; }; done
-((${#photos[@]} > 0)) || { echo "no photos" >&2; exit 1; }
-dups=$(for p in "${photos[@]}"; do basename "${p%.*}"; done | sort | uniq -d)
-[[ -z $dups ]] || { echo "photos must have distinct names (outputs go to <stem>/image.webp): $dups" >&2; exit 1; }
-command -v vipsthumbnail >/dev/null || { echo "vipsthumbnail missing: apt-get install libvips-tools" >&2; exit 1; }
-"$PY" -c 'import PIL, numpy, scipy' || { echo "$PY needs Pillow, numpy and scipy" >&2; exit 1; }
+photo_set  # $PHOTOS (first $LIMIT) → photos[], checked; vipsthumbnail and $PY checked
 [[ -x $BIN/processor ]] || { echo "$BIN/processor missing: swift build -c release --product processor" >&2; exit 1; }
 [[ -f $PROFILE ]] || { echo "$PROFILE missing" >&2; exit 1; }
 "$BIN/processor" process --help >/dev/null
