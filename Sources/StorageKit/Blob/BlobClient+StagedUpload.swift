@@ -36,19 +36,26 @@ extension BlobClient {
         precondition(staging.blockSize > 0 && staging.maxConcurrency > 0, "block size and concurrency must be positive")
         let idPrefix = String(UUID().uuidString.prefix(8)).lowercased()
 
-
         return try await withThrowingTaskGroup(of: StagedUploadWork.self) { group in
             // The whole-content MD5 runs block by block in a child task, chained through its state,
-            // so hashing block k overlaps reading block k+1 (MD5 is a third of the CPU an upload costs).
+            // so hashing block k overlaps reading block k+1 (MD5 is most of the CPU an upload costs).
             var md5: Insecure.MD5? = Insecure.MD5()  // nil while a child task holds the state
             var blocksInFlight = 0
             var total = 0
             var blockIDs: [String] = []
-            var current = ByteBufferAllocator().buffer(capacity: staging.blockSize)
+            // Block buffers back from finished Put Blocks, filled again: an upload touches at most
+            // `maxConcurrency + 1` blocks' worth of memory once, not a fresh block (and its page
+            // faults, and the allocator's retained copies) per block.
+            var spare: [ByteBuffer] = []
+            // The first block starts small and grows as bytes arrive: a small file (one Put Blob)
+            // never allocates a whole block.
+            var current = ByteBufferAllocator().buffer(capacity: min(staging.blockSize, Self.firstBlockCapacity))
 
             func handle(_ work: StagedUploadWork) {
                 switch work {
-                case .staged: blocksInFlight -= 1
+                case .staged(let block):
+                    blocksInFlight -= 1
+                    if spare.count <= staging.maxConcurrency { spare.append(block) }
                 case .hashed(let state): md5 = state.md5
                 }
             }
@@ -73,9 +80,14 @@ extension BlobClient {
                 let withMD5 = staging.blockMD5
                 group.addTask {
                     try await self.putBlock(container, blob, blockID: id, body: block, contentMD5: withMD5)
-                    return .staged
+                    return .staged(block)
                 }
                 blocksInFlight += 1
+            }
+            func nextBlock() -> ByteBuffer {
+                guard var buffer = spare.popLast() else { return ByteBufferAllocator().buffer(capacity: staging.blockSize) }
+                buffer.clear()  // the same memory when no one else holds it any more (else a new buffer)
+                return buffer
             }
 
             for try await var chunk in bytes {
@@ -87,7 +99,7 @@ extension BlobClient {
                     if current.readableBytes == staging.blockSize {
                         try await hash(current)
                         try await stage(current)
-                        current = ByteBufferAllocator().buffer(capacity: staging.blockSize)
+                        current = nextBlock()
                     }
                 }
             }
@@ -95,8 +107,9 @@ extension BlobClient {
             while md5 == nil, let work = try await group.next() { handle(work) }
             let digest = Data(md5!.finalize())
             if blockIDs.isEmpty {
-                // Everything fits in one block: a single Put Blob is one round trip instead of two.
-                let result = try await putBlob(container, blob, body: current, options: options)
+                // Everything fits in one block: a single Put Blob is one round trip instead of two,
+                // with the MD5 already computed.
+                let result = try await putBlob(container, blob, body: current, contentMD5: digest, options: options)
                 return BlobUploadResult(etag: result.etag, bytes: total, md5: digest, blockCount: 0)
             }
             if current.readableBytes > 0 { try await stage(current) }
@@ -105,6 +118,9 @@ extension BlobClient {
             return BlobUploadResult(etag: etag, bytes: total, md5: digest, blockCount: blockIDs.count)
         }
     }
+
+    /// The capacity a staged upload's first block starts with (it grows up to the block size).
+    static let firstBlockCapacity = 64 << 10
 
     /// Block ids of one blob must all have the same length: base64 of `prefix-NNNNNN`.
     static func blockID(prefix: String, index: Int) -> String {
@@ -124,7 +140,7 @@ enum StagedUploadWork: Sendable {
     /// The running MD5 state, moved between tasks. Safe to send: exactly one task owns it at a time
     /// (the parent gives up its copy, setting its own to nil, until the child returns it).
     struct HashState: @unchecked Sendable { var md5: Insecure.MD5 }
-
-    case staged
+    /// A block is staged; its buffer is handed back for the next block.
+    case staged(ByteBuffer)
     case hashed(HashState)
 }

@@ -61,7 +61,11 @@ public struct BlobClient: Sendable {
     /// Uploads a whole blob in one Put Blob (Content-MD5 sent and checked by the service).
     @discardableResult
     public func putBlob(_ container: String, _ blob: String, body: ByteBuffer, options: BlobUploadOptions = .init()) async throws -> BlobUploadResult {
-        let md5 = Self.md5(of: body)
+        try await putBlob(container, blob, body: body, contentMD5: Self.md5(of: body), options: options)
+    }
+
+    /// Put Blob with the body's MD5 already known (a staged upload computed it on the way).
+    func putBlob(_ container: String, _ blob: String, body: ByteBuffer, contentMD5 md5: Data, options: BlobUploadOptions) async throws -> BlobUploadResult {
         var headers = HTTPHeaders()
         headers.add(name: "x-ms-blob-type", value: "BlockBlob")
         headers.add(name: "Content-MD5", value: md5.base64EncodedString())
