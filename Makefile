@@ -99,14 +99,14 @@ run: deps
 	@BIN=$(BIN) bash scripts/run-local.sh
 
 # ---- test -----------------------------------------------------------------------------------
+# Each stage's start is stamped (UTC) so a CI log shows where the time goes.
+TEST_STAGES := test-swift test-interop test-monitoring test-fuzz test-sanitized lint-deploy test-images
+
 test: build venv
-	$(MAKE) --no-print-directory test-swift
-	$(MAKE) --no-print-directory test-interop
-	$(MAKE) --no-print-directory test-monitoring
-	$(MAKE) --no-print-directory test-fuzz
-	$(MAKE) --no-print-directory test-sanitized
-	$(MAKE) --no-print-directory lint-deploy
-	$(MAKE) --no-print-directory test-images
+	@set -e; for stage in $(TEST_STAGES); do \
+	  echo "== $$(date -u +%T) make $$stage"; \
+	  $(MAKE) --no-print-directory $$stage; \
+	done; echo "== $$(date -u +%T) make test: every stage passed"
 
 test-swift:
 	$(SWIFT) test -c $(CONFIG) --skip-build
