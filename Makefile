@@ -119,7 +119,7 @@ test-monitoring:
 
 test-interop:
 	DEVSTORAGE_BIN=$(BIN)/devstorage STORAGE_TOOL_BIN=$(BIN)/storagetool UPLOADER_BIN=$(BIN)/uploader PROCESSOR_BIN=$(BIN)/processor \
-	  $(VENV)/bin/pytest -q Tests/interop
+	  $(VENV)/bin/pytest -q --durations=15 Tests/interop
 
 # Fuzzing and sanitizers (Fuzz/: a package of its own, so `swift build` above is unchanged). One
 # build in .build-fuzz serves both: AddressSanitizer everywhere, UBSan on the C code, libFuzzer's
