@@ -13,7 +13,6 @@ import UnixSignals
 @main
 struct App {
     static func main() async throws {
-        MallocTuning.apply()
         let reader = ConfigReader(providers: [CommandLineArgumentsProvider(), EnvironmentVariablesProvider()])
         let configuration: UploaderConfiguration
         do {
