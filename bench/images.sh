@@ -5,7 +5,10 @@
 #  1. per photo: interleaved rounds (processor, vips, Pillow, processor, …) under /usr/bin/time;
 #     median wall time and peak RSS of each; SSIM (luma, against a high-precision Lanczos resize of
 #     the original to each output's size) and bytes of the processor's and vips's WebPs.
+#     CPU (user + sys) of each run too: issue 19's goal is the processor at ≤ 0.85× vips's CPU.
 #  2. throughput: every photo, two processes at a time, processor vs vipsthumbnail.
+#  2b. all photos in one process: `processor process` on every photo vs `vipsthumbnail` on every
+#     photo, TP_ROUNDS rounds: CPU per image (start-up paid once) and wall.
 #  3. the AVIF row (bench/images_avif.py): per photo, the processor's image.avif (profile image.avif,
 #     libaom speed $AVIF_SPEED, default 6) at the lowest quality whose SSIM reaches its image.webp's
 #     (bisection), against that WebP: bytes ratio at equal SSIM and encode-time ratio (the processor's
@@ -83,6 +86,9 @@ run_tool() {
 export -f tool_cmd run_tool processor_cmd
 export BIN PROFILE PY PROCESSOR_CMD ISOLATION
 
+# cpu_sum USER SYS: CPU seconds (user + sys, as /usr/bin/time's %U and %S give them).
+cpu_sum() { awk -v u="$1" -v s="$2" 'BEGIN { printf "%.2f", u + s }'; }
+
 out=$work/out  # out/<tool>/<stem>/image.webp
 echo "warming up each tool once…" >&2
 for tool in "${tools[@]}"; do
@@ -99,14 +105,14 @@ for photo in "${photos[@]}"; do
       if [[ $tool == processor || $tool == unisolated ]]; then mkdir -p "$out/$tool"; else mkdir -p "$out/$tool/$stem"; fi
       tool_cmd "$tool" "$photo" "$out/$tool"
       t0=$EPOCHREALTIME
-      /usr/bin/time -f "%e %M" -o "$work/time" "${cmd[@]}" >"$work/tool.log" 2>&1 || \
+      /usr/bin/time -f "%e %M %U %S" -o "$work/time" "${cmd[@]}" >"$work/tool.log" 2>&1 || \
         { echo "$tool failed on $photo:" >&2; cat "$work/tool.log" >&2; exit 1; }
       t1=$EPOCHREALTIME
       [[ -s $out/$tool/$stem/image.webp ]] || { echo "$tool wrote no $out/$tool/$stem/image.webp" >&2; exit 1; }
-      read -r _ rss <"$work/time"
+      read -r _ rss user sys < <(tail -n1 "$work/time")
       us=$((${t1/./} - ${t0/./}))  # wall with µs resolution (time's %e has 10 ms: 5 % of a small photo)
       secs=$(printf '%d.%06d' $((us / 1000000)) $((us % 1000000)))
-      printf '%s\t%s\t%s\t%s\n' "$photo" "$tool" "$secs" "$rss" >>"$work/runs.tsv"
+      printf '%s\t%s\t%s\t%s\t%s\n' "$photo" "$tool" "$secs" "$rss" "$(cpu_sum "$user" "$sys")" >>"$work/runs.tsv"
       took[$tool]+=" ${secs%???}"
     done
   done
@@ -130,8 +136,31 @@ for round in $(seq 1 "$TP_ROUNDS"); do
   done
 done
 
+# All photos in one process: `processor process` on every photo vs `vipsthumbnail` on every photo
+# (start-up paid once); CPU (user + sys) and wall, the tools alternating by round.
+echo "all photos in one process: ${#photos[@]} photos, $TP_ROUNDS rounds…" >&2
+: >"$work/batch.tsv"
+for round in $(seq 1 "$TP_ROUNDS"); do
+  for tool in processor vips; do
+    rm -rf "$work/batch" && mkdir -p "$work/batch"
+    if [[ $tool == processor ]]; then
+      if [[ -n $PROCESSOR_CMD ]]; then echo "all-in-one row skipped: PROCESSOR_CMD is a stand-in" >&2; break 2; fi
+      cmd=("$BIN/processor" process "${photos[@]}" --out "$work/batch" --profile "$PROFILE" --isolation "${ISOLATION:-process}")
+    else
+      cmd=(vipsthumbnail "${photos[@]}" --size '2048x2048>' -o "$work/batch/%s.webp[Q=85,effort=4,strip]")
+    fi
+    /usr/bin/time -f "%e %U %S" -o "$work/time" "${cmd[@]}" >"$work/tool.log" 2>&1 || \
+      { echo "$tool failed on all photos in one process:" >&2; cat "$work/tool.log" >&2; exit 1; }
+    made=$(find "$work/batch" -name '*.webp' | wc -l)
+    ((made == ${#photos[@]})) || { echo "$tool made $made of ${#photos[@]} WebPs in one process" >&2; exit 1; }
+    read -r wall user sys < <(tail -n1 "$work/time")
+    printf '%s\t%s\t%s\t%s\t%s\n' "$tool" "$round" "$wall" "$(cpu_sum "$user" "$sys")" "${#photos[@]}" >>"$work/batch.tsv"
+    echo "round $round: $tool ${wall} s wall, $(cpu_sum "$user" "$sys") CPU-s" >&2
+  done
+done
+
 echo "computing SSIM…" >&2
 status=0
-"$PY" bench/images_compare.py report "$work/runs.tsv" "$out" "$work/throughput.tsv" || status=$?
+"$PY" bench/images_compare.py report "$work/runs.tsv" "$out" "$work/throughput.tsv" "$work/batch.tsv" || status=$?
 if [[ $AVIF != 0 ]]; then avif_row; fi
 exit "$status"
