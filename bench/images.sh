@@ -63,6 +63,14 @@ avif_row() {
 }
 if [[ $ONLY == avif ]]; then avif_row; exit; fi
 
+# vips_cmd OUT PHOTO…: sets `cmd` to vipsthumbnail doing the job on the photos, writing OUT (one
+# photo's path, or a `%s` pattern for several). `>`: only ever shrink. vipsthumbnail rotates by EXIF
+# orientation unless --no-rotate. OUT must be absolute (a relative one is taken relative to the photo's directory).
+vips_cmd() {
+  local out=$1
+  shift
+  cmd=(vipsthumbnail "$@" --size '2048x2048>' -o "${out}[Q=85,effort=4,strip]")
+}
 # tool_cmd TOOL PHOTO DIR: sets `cmd` to the command that makes DIR/<photo stem>/image.webp.
 tool_cmd() {
   local tool=$1 in=$2 dir=$3 stem
@@ -70,9 +78,7 @@ tool_cmd() {
   case $tool in
     processor) processor_cmd "$in" "$dir" ;;
     unisolated) ISOLATION=none processor_cmd "$in" "$dir" ;;
-    # `>`: only ever shrink. vipsthumbnail rotates by EXIF orientation unless --no-rotate. The output
-    # path must be absolute (a relative one is taken relative to the photo's directory).
-    vips) cmd=(vipsthumbnail "$in" --size '2048x2048>' -o "$dir/$stem/image.webp[Q=85,effort=4,strip]") ;;
+    vips) vips_cmd "$dir/$stem/image.webp" "$in" ;;
     pillow) cmd=("$PY" bench/images_compare.py pillow "$in" "$dir/$stem/image.webp") ;;
   esac
 }
@@ -83,7 +89,7 @@ run_tool() {
   if [[ $1 == processor || $1 == unisolated ]]; then mkdir -p "$3"; else mkdir -p "$3/$(basename "${2%.*}")"; fi
   exec "${cmd[@]}"
 }
-export -f tool_cmd run_tool processor_cmd
+export -f vips_cmd tool_cmd run_tool processor_cmd
 export BIN PROFILE PY PROCESSOR_CMD ISOLATION
 
 # cpu_sum USER SYS: CPU seconds (user + sys, as /usr/bin/time's %U and %S give them).
@@ -147,7 +153,7 @@ for round in $(seq 1 "$TP_ROUNDS"); do
       if [[ -n $PROCESSOR_CMD ]]; then echo "all-in-one row skipped: PROCESSOR_CMD is a stand-in" >&2; break 2; fi
       cmd=("$BIN/processor" process "${photos[@]}" --out "$work/batch" --profile "$PROFILE" --isolation "${ISOLATION:-process}")
     else
-      cmd=(vipsthumbnail "${photos[@]}" --size '2048x2048>' -o "$work/batch/%s.webp[Q=85,effort=4,strip]")
+      vips_cmd "$work/batch/%s.webp" "${photos[@]}"
     fi
     /usr/bin/time -f "%e %U %S" -o "$work/time" "${cmd[@]}" >"$work/tool.log" 2>&1 || \
       { echo "$tool failed on all photos in one process:" >&2; cat "$work/tool.log" >&2; exit 1; }

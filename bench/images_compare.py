@@ -256,7 +256,8 @@ def report(runs_tsv, outdir, throughput_tsv, batch_tsv=None):
         (med["r_cpu"] <= MAX_CPU_RATIO_VIPS,
          f"CPU, one process per photo: median ratio processor/vips {med['r_cpu']:.2f} (goal ≤ {MAX_CPU_RATIO_VIPS})"),
         *([(batch <= MAX_CPU_RATIO_VIPS,
-            f"CPU, all photos in one process: processor/vips {batch:.2f} (goal ≤ {MAX_CPU_RATIO_VIPS})")] if batch else []),
+            f"CPU, all photos in one process: processor/vips {batch:.2f} (goal ≤ {MAX_CPU_RATIO_VIPS})")]
+          if batch is not None else []),
         (not ssim_bad, f"quality: SSIM processor ≥ vips − {SSIM_SLACK} on {len(rows) - len(ssim_bad)}/{len(rows)} "
                        "photos" + (f" (not: {', '.join(ssim_bad)})" if ssim_bad else "")),
         (not bytes_bad, f"size: bytes processor ≤ {BYTES_SLACK} × vips on {len(rows) - len(bytes_bad)}/{len(rows)} "
