@@ -260,7 +260,7 @@ MP_STUB unsigned int swresample_version(void) {
     return ((__typeof__(&swresample_version))MP_RESOLVE(MP_LIBRARY_SWRESAMPLE, swresample_version))();
 }
 
-// libheif: 21 functions
+// libheif: 24 functions
 MP_STUB struct heif_context * heif_context_alloc(void) {
     return ((__typeof__(&heif_context_alloc))MP_RESOLVE(MP_LIBRARY_HEIF, heif_context_alloc))();
 }
@@ -275,6 +275,10 @@ MP_STUB struct heif_error heif_context_get_primary_image_handle(__typeof__(struc
 
 MP_STUB struct heif_error heif_context_read_from_memory(__typeof__(struct heif_context *) a0, __typeof__(const void *) a1, __typeof__(size_t) a2, __typeof__(const struct heif_reading_options *) a3) {
     return ((__typeof__(&heif_context_read_from_memory))MP_RESOLVE(MP_LIBRARY_HEIF, heif_context_read_from_memory))(a0, a1, a2, a3);
+}
+
+MP_STUB void heif_context_set_maximum_image_size_limit(__typeof__(struct heif_context *) a0, __typeof__(int) a1) {
+    ((__typeof__(&heif_context_set_maximum_image_size_limit))MP_RESOLVE(MP_LIBRARY_HEIF, heif_context_set_maximum_image_size_limit))(a0, a1);
 }
 
 MP_STUB struct heif_error heif_decode_image(__typeof__(const struct heif_image_handle *) a0, __typeof__(struct heif_image **) a1, __typeof__(enum heif_colorspace) a2, __typeof__(enum heif_chroma) a3, __typeof__(const struct heif_decoding_options *) a4) {
@@ -303,6 +307,14 @@ MP_STUB int heif_image_get_width(__typeof__(const struct heif_image *) a0, __typ
 
 MP_STUB int heif_image_handle_get_height(__typeof__(const struct heif_image_handle *) a0) {
     return ((__typeof__(&heif_image_handle_get_height))MP_RESOLVE(MP_LIBRARY_HEIF, heif_image_handle_get_height))(a0);
+}
+
+MP_STUB int heif_image_handle_get_ispe_height(__typeof__(const struct heif_image_handle *) a0) {
+    return ((__typeof__(&heif_image_handle_get_ispe_height))MP_RESOLVE(MP_LIBRARY_HEIF, heif_image_handle_get_ispe_height))(a0);
+}
+
+MP_STUB int heif_image_handle_get_ispe_width(__typeof__(const struct heif_image_handle *) a0) {
+    return ((__typeof__(&heif_image_handle_get_ispe_width))MP_RESOLVE(MP_LIBRARY_HEIF, heif_image_handle_get_ispe_width))(a0);
 }
 
 MP_STUB int heif_image_handle_get_list_of_metadata_block_IDs(__typeof__(const struct heif_image_handle *) a0, __typeof__(const char *) a1, __typeof__(heif_item_id *) a2, __typeof__(int) a3) {
@@ -481,6 +493,7 @@ const struct mp_library_function mp_library_functions[] = {
     {MP_LIBRARY_HEIF, "heif_context_free"},
     {MP_LIBRARY_HEIF, "heif_context_get_primary_image_handle"},
     {MP_LIBRARY_HEIF, "heif_context_read_from_memory"},
+    {MP_LIBRARY_HEIF, "heif_context_set_maximum_image_size_limit"},
     {MP_LIBRARY_HEIF, "heif_decode_image"},
     {MP_LIBRARY_HEIF, "heif_get_version"},
     {MP_LIBRARY_HEIF, "heif_have_decoder_for_format"},
@@ -488,6 +501,8 @@ const struct mp_library_function mp_library_functions[] = {
     {MP_LIBRARY_HEIF, "heif_image_get_plane_readonly"},
     {MP_LIBRARY_HEIF, "heif_image_get_width"},
     {MP_LIBRARY_HEIF, "heif_image_handle_get_height"},
+    {MP_LIBRARY_HEIF, "heif_image_handle_get_ispe_height"},
+    {MP_LIBRARY_HEIF, "heif_image_handle_get_ispe_width"},
     {MP_LIBRARY_HEIF, "heif_image_handle_get_list_of_metadata_block_IDs"},
     {MP_LIBRARY_HEIF, "heif_image_handle_get_luma_bits_per_pixel"},
     {MP_LIBRARY_HEIF, "heif_image_handle_get_metadata"},
