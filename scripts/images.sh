@@ -91,7 +91,7 @@ binaries() {
         -t "localhost/mediapipeline/build:$TAG" . >"$logs/build-stage.log" 2>&1 \
         || { tail -40 "$logs/build-stage.log" >&2; return 1; }
     podman run --rm --network none -v "$(readlink -f "$dest"):/dest" "localhost/mediapipeline/build:$TAG" \
-        sh -c 'cp /out/* /dest/ && cp "$(find /src/.build -path "*/release/storagetool" -type f | head -1)" /dest/storagetool'
+        sh -c 'cp /out/* /dest/'
     log "release binaries from the build stage in $dest: $(cd "$dest" && echo *)"
 }
 
