@@ -4,13 +4,7 @@ internal import CHeif
 enum HEIFCodec {
     static var canDecode: Bool { heif_have_decoder_for_format(heif_compression_HEVC) != 0 }
 
-    /// `boundedByPrimary`: libheif's own size limit (its default is 32768 a side) becomes the primary
-    /// image's declared size (`ispe`, which the caller checked against the limits). libheif checks
-    /// it against the output size of a grid or overlay, which need not match `ispe`: mutated 1 KB
-    /// files whose grid says 20,000 pixels a side made it allocate 2 GB and write past it.
-    private static func withPrimaryImage<R>(
-        _ data: [UInt8], boundedByPrimary: Bool = false, _ body: (OpaquePointer) throws(MediaError) -> R
-    ) throws(MediaError) -> R {
+    private static func withPrimaryImage<R>(_ data: [UInt8], _ body: (OpaquePointer) throws(MediaError) -> R) throws(MediaError) -> R {
         guard canDecode else { throw MediaError(.unsupported, "HEIC/HEIF: this build of libheif has no HEVC decoder") }
         guard let context = heif_context_alloc() else { throw MediaError(.internal, "libheif context") }
         defer { heif_context_free(context) }
@@ -20,11 +14,13 @@ enum HEIFCodec {
         let primary = heif_context_get_primary_image_handle(context, &handle)
         guard primary.code == heif_error_Ok, let handle else { throw MediaError(.corrupt, "HEIF: \(String(cString: primary.message))") }
         defer { heif_image_handle_release(handle) }
-        if boundedByPrimary {
-            // libheif refuses a grid or overlay side >= the limit.
-            let side = max(heif_image_handle_get_ispe_width(handle), heif_image_handle_get_ispe_height(handle))
-            heif_context_set_maximum_image_size_limit(context, max(side, 0) &+ 1)
-        }
+        // Once the file is read, libheif's own size limit (its default is 32768 a side) becomes the
+        // primary image's declared size (`ispe`, which the caller checks against the limits). A
+        // decode checks it against the output size of a grid or overlay (refusing a side >= it),
+        // which need not match `ispe`: mutated 1 KB files whose grid says 26,988 pixels a side made
+        // libheif allocate 2 GB and write past it.
+        let side = max(heif_image_handle_get_ispe_width(handle), heif_image_handle_get_ispe_height(handle))
+        heif_context_set_maximum_image_size_limit(context, max(side, 0) &+ 1)
         return try body(handle)
     }
 
@@ -45,7 +41,7 @@ enum HEIFCodec {
     /// libheif assembles may be larger than the primary image declares.
     static func decode(_ data: [UInt8]) throws(MediaError) -> Pixels {
         try HEIFItemGraph.check(data)
-        return try withPrimaryImage(data, boundedByPrimary: true) { handle throws(MediaError) in
+        return try withPrimaryImage(data) { handle throws(MediaError) in
             let alpha = heif_image_handle_has_alpha_channel(handle) != 0
             var image: OpaquePointer?
             let decoded = heif_decode_image(handle, &image, heif_colorspace_RGB, alpha ? heif_chroma_interleaved_RGBA : heif_chroma_interleaved_RGB, nil)

@@ -71,7 +71,7 @@ struct HEIFItemGraph {
             guard let version = reader.fullBoxVersion() else { return }
             // As libheif 1.15 reads them: one reference after another, each box's size field read
             // but not used (a reference whose size is wrong still counts there, so it does here).
-            while let type = reader.boxHeader(), let from = reader.id(wide: version != 0), let count = reader.uint(2) {
+            while let type = reader.boxHeader()?.type, let from = reader.id(wide: version != 0), let count = reader.uint(2) {
                 var to: [UInt32] = []
                 for _ in 0..<count {
                     guard let id = reader.id(wide: version != 0) else { break }
@@ -92,16 +92,11 @@ struct HEIFItemGraph {
         var reader = Reader(data: data, range: range)
         while true {
             let start = reader.offset
-            guard let size32 = reader.uint(4), let type = reader.fourCC() else { break }
-            var size = Int(size32)
-            if size32 == 1 {
-                guard let large = reader.uint(8), large <= UInt64(Int.max) else { break }
-                size = Int(large)
-            } else if size32 == 0 {
-                size = range.upperBound - start
-            }
-            guard size >= reader.offset - start, size <= range.upperBound - start else { break }
-            found.append((type, reader.offset..<start + size))
+            guard let header = reader.boxHeader() else { break }
+            let room = range.upperBound - start
+            let size = header.size == 0 ? room : Int(clamping: header.size)  // 0: to the end
+            guard size >= reader.offset - start, size <= room else { break }
+            found.append((header.type, reader.offset..<start + size))
             reader.offset = start + size
         }
         return found
@@ -119,8 +114,6 @@ struct HEIFItemGraph {
             offset = range.lowerBound
         }
 
-        var rest: Range<Int> { offset..<range.upperBound }
-
         mutating func uint(_ bytes: Int) -> UInt64? {
             guard range.upperBound - offset >= bytes else { return nil }
             var value: UInt64 = 0
@@ -129,12 +122,16 @@ struct HEIFItemGraph {
             return value
         }
 
-        /// A box header's type, past its size (and 64-bit size, and a `uuid` box's UUID).
-        mutating func boxHeader() -> String? {
-            guard let size = uint(4), let type = fourCC() else { return nil }
-            if size == 1 { guard uint(8) != nil else { return nil } }
+        /// A box header: its type and its size (the 64-bit field when the 32-bit one is 1), read
+        /// up to the box's body (past a `uuid` box's UUID too).
+        mutating func boxHeader() -> (type: String, size: UInt64)? {
+            guard var size = uint(4), let type = fourCC() else { return nil }
+            if size == 1 {
+                guard let large = uint(8) else { return nil }
+                size = large
+            }
             if type == "uuid" { guard uint(8) != nil, uint(8) != nil else { return nil } }
-            return type
+            return (type, size)
         }
 
         mutating func id(wide: Bool) -> UInt32? { uint(wide ? 4 : 2).map { UInt32($0) } }
